@@ -1,0 +1,8 @@
+# tests/: unit test programs (one per tests/unit/test_*.c) and the objects
+# they share. Other suites are scripts run by tests/run (see tests/README.md).
+UNIT_TEST_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_TESTS := $(UNIT_TEST_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
+TEST_PROGRAMS += $(UNIT_TESTS)
+
+$(B)/tests/unit/%: $(B)/tests/unit/%.o $(B)/tests/lib/check.o $(LIB)
+	$(call link-program,$@,$< $(B)/tests/lib/check.o)
