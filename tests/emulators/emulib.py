@@ -552,6 +552,7 @@ class App:
             self.store.set_meta("started_at", time.time())
             self.requests.clear()
             self.request_seq = 0
+            self.bucket = None
             if with_data and cfg.get("seed_data", True):
                 self.seed_data()
             self.store.compact() if self.store.path else self.store.commit()

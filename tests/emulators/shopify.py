@@ -260,10 +260,10 @@ class Shopify(App):
         number = self.store.next_id("order_number", 1001)
         oid = self.store.next_id("order", 5610000000001, 1000)
         disc = spec.get("discount_code")
-        pct = D(str(disc.get("percent", 0))) / 100 if disc else D(0)
+        pct = D(str(disc.get("percent", 0))) / 100 if disc else money(0)
 
         line_items, tax_acc = [], {}
-        total_items = total_disc = total_tax = D(0)
+        total_items = total_disc = total_tax = money(0)
         grams = 0
         for i, ls in enumerate(spec.get("lines") or []):
             prod, var = (None, None)
@@ -274,9 +274,9 @@ class Shopify(App):
             qty = int(ls.get("quantity", 1))
             price = money(ls.get("price") or var["price"])
             gross = price * qty
-            alloc = money(gross * pct) if pct else D(0)
+            alloc = money(gross * pct) if pct else money(0)
             net = gross - alloc
-            tax = money(net - net / (1 + rate)) if rate else D(0)
+            tax = money(net - net / (1 + rate)) if rate else money(0)
             total_items += gross
             total_disc += alloc
             total_tax += tax
@@ -286,7 +286,7 @@ class Shopify(App):
             tl = [{"channel_liable": False, "price": str(tax), "price_set": self.mset(tax, pres),
                    "rate": float(rate), "title": title}] if rate else []
             if rate:
-                tax_acc[(title, float(rate))] = tax_acc.get((title, float(rate)), D(0)) + tax
+                tax_acc[(title, float(rate))] = tax_acc.get((title, float(rate)), money(0)) + tax
             ptitle = prod["title"] if prod else ls.get("title", "Custom item")
             vtitle = var["title"] if var and var["title"] != "Default Title" else None
             line_items.append({
@@ -306,18 +306,18 @@ class Shopify(App):
                                            "discount_application_index": 0}] if alloc else []),
             })
         shipping_lines = []
-        ship_total = D(0)
+        ship_total = money(0)
         ship = spec.get("shipping", "default")
         if ship == "default":
             ship = shopdata.SHIPPING if cc == "DK" else shopdata.SHIPPING_EU
             ship = {"title": ship[0], "code": ship[1], "price": ship[2]}
         if ship:
             sp = money(ship["price"])
-            stax = money(sp - sp / (1 + rate)) if rate else D(0)
+            stax = money(sp - sp / (1 + rate)) if rate else money(0)
             ship_total += sp
             total_tax += stax
             if rate:
-                tax_acc[(title, float(rate))] = tax_acc.get((title, float(rate)), D(0)) + stax
+                tax_acc[(title, float(rate))] = tax_acc.get((title, float(rate)), money(0)) + stax
             shipping_lines.append({
                 "id": oid + 90, "carrier_identifier": None, "code": ship.get("code", "Standard"),
                 "discounted_price": str(sp), "discounted_price_set": self.mset(sp, pres),
@@ -448,7 +448,7 @@ class Shopify(App):
         elif fs == "voided":
             auth = next((x for x in txs if x["kind"] == "authorization"), None)
             if auth:
-                self._txn(order, "void", D(0), t, auth["id"])
+                self._txn(order, "void", money(0), t, auth["id"])
         order["financial_status"] = fs
 
     def _fulfil(self, order, t):
@@ -472,7 +472,7 @@ class Shopify(App):
         t = float(spec.get("at") or time.time())
         pres = tuple(order["_pres"])
         rid = self.store.next_id("refund", 9310000000000, 1000)
-        rlis, amount = [], D(0)
+        rlis, amount = [], money(0)
         for i, it in enumerate(spec.get("line_items") or []):
             li = next((l for l in order["line_items"] if l["id"] == int(it["line_item_id"])), None)
             if not li:
@@ -480,10 +480,10 @@ class Shopify(App):
             q = int(it.get("quantity", li["current_quantity"]))
             if q < 1 or q > li["current_quantity"]:
                 raise HTTPError(400, "bad refund quantity")
-            alloc = sum((D(a["amount"]) for a in li["discount_allocations"]), D(0))
+            alloc = sum((D(a["amount"]) for a in li["discount_allocations"]), money(0))
             unit = (D(li["price"]) * li["quantity"] - alloc) / li["quantity"]
             sub = money(unit * q)
-            ltax = sum((D(x["price"]) for x in li["tax_lines"]), D(0))
+            ltax = sum((D(x["price"]) for x in li["tax_lines"]), money(0))
             tax = money(ltax / li["quantity"] * q)
             amount += sub
             li["current_quantity"] -= q
@@ -498,8 +498,8 @@ class Shopify(App):
             adjustments.append({"id": rid + 50, "amount": str(-extra), "amount_set": self.mset(-extra, pres),
                                 "kind": "refund_discrepancy", "order_id": order["id"], "reason": "Refund discrepancy",
                                 "refund_id": rid, "tax_amount": "0.00", "tax_amount_set": self.mset(0, pres)})
-        refunded_before = sum((D(x["amount"]) for x in order["_transactions"] if x["kind"] == "refund"), D(0))
-        paid = sum((D(x["amount"]) for x in order["_transactions"] if x["kind"] in ("sale", "capture")), D(0))
+        refunded_before = sum((D(x["amount"]) for x in order["_transactions"] if x["kind"] == "refund"), money(0))
+        paid = sum((D(x["amount"]) for x in order["_transactions"] if x["kind"] in ("sale", "capture")), money(0))
         if amount + refunded_before > paid:
             raise HTTPError(422, body={"errors": {"base": ["Refund amount exceeds the amount that can be refunded"]}})
         parent = next((x for x in order["_transactions"] if x["kind"] in ("sale", "capture")), None)
@@ -514,13 +514,13 @@ class Shopify(App):
         total_ref = refunded_before + amount
         order["financial_status"] = "refunded" if total_ref >= D(order["total_price"]) else "partially_refunded"
         cur_total = D(order["total_price"]) - total_ref
-        ref_tax = sum((D(str(r["total_tax"])) for rf in order["refunds"] for r in rf["refund_line_items"]), D(0))
+        ref_tax = sum((D(str(r["total_tax"])) for rf in order["refunds"] for r in rf["refund_line_items"]), money(0))
         cur_tax = D(order["total_tax"]) - ref_tax
         order["current_total_price"] = str(money(cur_total))
         order["current_total_price_set"] = self.mset(cur_total, pres)
         order["current_total_tax"] = str(money(cur_tax))
         order["current_total_tax_set"] = self.mset(cur_tax, pres)
-        ship = sum((D(s["price"]) for s in order["shipping_lines"]), D(0))
+        ship = sum((D(s["price"]) for s in order["shipping_lines"]), money(0))
         order["current_subtotal_price"] = str(money(cur_total - ship))
         order["current_subtotal_price_set"] = self.mset(cur_total - ship, pres)
         self._touch(order, t)
