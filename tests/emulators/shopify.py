@@ -123,7 +123,7 @@ class Shopify(App):
 
     # -- seed -----------------------------------------------------------------
     def seed_data(self):
-        now = time.time()
+        now = int(time.time())
         for p in shopdata.PRODUCTS:
             self._make_product(p, now - 90 * 86400)
         for c in shopdata.CUSTOMERS:
@@ -234,7 +234,7 @@ class Shopify(App):
     def build_order(self, spec, fire=True):
         """Create an order from a compact spec (see README, control API)."""
         now = time.time()
-        t = float(spec.get("created_at") or now)
+        t = int(spec.get("created_at") or now)
         cust = None
         if spec.get("customer_id"):
             cust = self.store.get("customers", spec["customer_id"])
