@@ -15,7 +15,8 @@ From Python:
 
 From a shell:
 
-    client.py start economic [--seed N] [--state FILE]  # prints the URL, keeps running in the background
+    client.py start economic [--seed N] [--state FILE]  # prints "URL PID"; the emulator keeps running
+    client.py URL stop                                  # asks it to shut down (state is flushed)
     client.py URL ledger [--since N] [--reference REF]
     client.py URL faults '{"server_errors": {"count": 3}}'
     client.py URL clear-faults | reset | health | config '{...}' | deliveries
@@ -180,7 +181,7 @@ def main(argv):
         a = ap.parse_args(argv[1:])
         e = Emulator(a.system, seed=a.seed, state=a.state, port=a.port)
         e.start()
-        print(e.url)
+        print("%s %d" % (e.url, e.proc.pid))
         return 0
     emu = Emulator.attach(argv[0])
     cmd, rest = argv[1], argv[2:]
@@ -199,6 +200,8 @@ def main(argv):
         out = emu.clear_faults()
     elif cmd == "reset":
         out = emu.call("POST", "/reset", arg or {})
+    elif cmd == "stop":
+        out = emu.call("POST", "/shutdown")
     elif cmd == "health":
         out = emu.health()
     elif cmd == "config":

@@ -473,7 +473,7 @@ class App:
             n = self.store.meta.get("restarts", 0) + 1
             self.store.set_meta("restarts", n)
             self.rng = random.Random(f"{seed}:{n}")
-            self.store.commit()
+            self.store.compact()
         else:
             self.reset(seed=seed, config=config or {}, with_data=True)
         self._apply_rate_limit()
@@ -730,6 +730,14 @@ class App:
         c("GET", "/state", lambda r: self.store.snapshot())
         c("GET", "/webhooks/deliveries", self._c_deliveries)
         c("POST", "/webhooks/wait", self._c_wait_deliveries)
+        c("POST", "/shutdown", self._c_shutdown)
+
+    def _c_shutdown(self, req):
+        hook = getattr(self, "on_shutdown", None)
+        if hook is None:
+            raise HTTPError(501, "not started by serve.py")
+        threading.Timer(0.05, hook).start()
+        return {"ok": True}
 
     def _c_reset(self, req):
         body = req.json() or {}

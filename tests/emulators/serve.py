@@ -54,8 +54,9 @@ def main(argv=None):
         os.replace(tmp, a.port_file)
     print("listening %s:%d" % (host, port), flush=True)
 
-    def stop(signum, frame):
+    def stop(signum=None, frame=None):
         threading.Thread(target=srv.shutdown, daemon=True).start()
+    app.on_shutdown = stop
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
