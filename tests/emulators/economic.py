@@ -11,6 +11,7 @@ import datetime
 import re
 import time
 import urllib.parse
+import uuid
 from decimal import Decimal, InvalidOperation
 
 from emulib import (App, HTTPError, Response, D, money, strip_private, dumps)
@@ -352,7 +353,7 @@ class Economic(App):
             d["errorCode"] = code
         d["developerHint"] = hint or ("Inspect validation errors and correct your request." if errors else
                                       "See https://restdocs.e-conomic.com for more information.")
-        d["logId"] = self.uuid()
+        d["logId"] = str(uuid.uuid4())
         d["httpStatusCode"] = status
         if errors is not None:
             d["errors"] = errors

@@ -457,6 +457,7 @@ class App:
         self.cond = threading.Condition(self.lock)
         self.seed = seed
         self.rng = random.Random(seed)
+        self.fault_rng = random.Random("%s:faults" % seed)
         self.store = Store(state_path)
         self.requests = deque(maxlen=5000)
         self.request_seq = 0
@@ -473,6 +474,7 @@ class App:
             n = self.store.meta.get("restarts", 0) + 1
             self.store.set_meta("restarts", n)
             self.rng = random.Random(f"{seed}:{n}")
+            self.fault_rng = random.Random(f"{seed}:faults:{n}")
             self.store.compact()
         else:
             self.reset(seed=seed, config=config or {}, with_data=True)
@@ -536,6 +538,7 @@ class App:
 
     def set_faults(self, faults):
         self.store.set_meta("faults", faults)
+        self.fault_rng = random.Random("%s:faults:%d" % (self.seed, self.store.next_id("fault_epoch", 1)))
         self._apply_rate_limit()
 
     def reset(self, seed=None, config=None, with_data=True):
@@ -543,6 +546,7 @@ class App:
             if seed is not None:
                 self.seed = seed
             self.rng = random.Random(self.seed)
+            self.fault_rng = random.Random("%s:faults" % self.seed)
             self.store.clear()
             cfg = self.default_config()
             deep_merge(cfg, config or {})
@@ -607,7 +611,7 @@ class App:
             self.store.set_meta("faults", self.faults)
             return spec
         pct = float(spec.get("percent", 0) or 0)
-        if pct > 0 and self.rng.random() * 100 < pct:
+        if pct > 0 and self.fault_rng.random() * 100 < pct:
             return spec
         return None
 
@@ -620,7 +624,7 @@ class App:
         lat = self.faults.get("latency")
         if lat and self._fault_matches(lat, req):
             with self.lock:
-                extra = self.rng.uniform(0, float(lat.get("jitter_ms", 0))) if lat.get("jitter_ms") else 0
+                extra = self.fault_rng.uniform(0, float(lat.get("jitter_ms", 0))) if lat.get("jitter_ms") else 0
             time.sleep((float(lat.get("ms", 0)) + extra) / 1000.0)
         with self.lock:
             self.request_seq += 1
@@ -687,7 +691,8 @@ class App:
                     e["body"] = req.json()
                 except ValueError:
                     e["body"] = req.body.decode("utf-8", "replace")
-            if resp.created:
+            spec = self.faults.get("drop_after_create") or {}
+            if resp.created or spec.get("any_write"):
                 drop = self._take_count("drop_after_create", req)
                 if drop:
                     e["dropped"] = True

@@ -6,6 +6,7 @@ See README.md for what is faithful and what is simplified.
 import base64
 import json
 import time
+import uuid
 
 from emulib import (App, HTTPError, Response, D, money, mstr, tz, iso_offset, parse_time,
                     strip_private, b64hmac, dumps, fmt_retry)
@@ -111,7 +112,7 @@ class Shopify(App):
             resp.header("X-Shopify-Shop-Api-Call-Limit", "%d/%d" % (self.bucket.used(), self.bucket.size))
         ver = req.params.get("ver") if req.params else None
         resp.header("X-Shopify-API-Version", ver or self.config["api_version"])
-        resp.header("X-Request-Id", self.uuid())
+        resp.header("X-Request-Id", str(uuid.uuid4()))
 
     # -- time ---------------------------------------------------------------
     @property

@@ -15,6 +15,7 @@ import support  # noqa: E402
 import t_shopify  # noqa: E402,F401
 import t_economic  # noqa: E402,F401
 import t_faults  # noqa: E402,F401
+import t_cross  # noqa: E402,F401
 for optional in ("t_woocommerce", "t_dinero"):
     try:
         __import__(optional)
@@ -26,7 +27,7 @@ for optional in ("t_woocommerce", "t_dinero"):
 def main(argv):
     prefixes = argv or [""]
     cases = [c for c in support.CASES if any(c[0].startswith(p) for p in prefixes)]
-    systems = sorted({c[1] for c in cases if c[1]})
+    systems = sorted({s for c in cases for s in (c[1] if isinstance(c[1], tuple) else (c[1],)) if s})
     emus = {}
     t0 = time.time()
     timings = []
@@ -37,14 +38,16 @@ def main(argv):
             except Exception as e:
                 print("FAIL %s/start: the emulator did not start: %s" % (s, e))
         for cid, system, fn in cases:
-            emu = emus.get(system)
-            if system and emu is None:
-                print("FAIL %s: %s emulator not running" % (cid, system))
+            names = system if isinstance(system, tuple) else ((system,) if system else ())
+            missing = [n for n in names if n not in emus]
+            if missing:
+                print("FAIL %s: %s emulator not running" % (cid, ", ".join(missing)))
                 continue
+            emu = tuple(emus[n] for n in names) if isinstance(system, tuple) else emus.get(system)
             started = time.time()
             try:
-                if emu:
-                    emu.reset(seed=1)
+                for n in names:
+                    emus[n].reset(seed=1)
                 fn(emu)
                 print("PASS %s" % cid)
             except support.Failure as e:
