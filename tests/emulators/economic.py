@@ -661,8 +661,10 @@ class Economic(App):
         return omit_false(d)
 
     # -- collections: filter, sort, paginate ----------------------------------
-    def collection(self, req, path, items, render, filterable, default_sort, booleans=()):
-        docs = [render(req, x) for x in items if self.visible(x)]
+    def collection(self, req, path, items, render, filterable, default_sort, booleans=(), view=None):
+        """Filter and sort the stored records (their paths equal the rendered
+        ones for every filterable property), then render only the page."""
+        docs = [view(x) if view else x for x in items if self.visible(x)]
         total = len(docs)
         f = req.q("filter")
         if f:
@@ -704,7 +706,7 @@ class Economic(App):
         if skip < 0 or size < 1 or size > maxsize:
             raise HTTPError(400, body=self.edoc(400, "pagesize must be between 1 and %d and skippages must not be negative." % maxsize, "E07600"))
         results = len(docs)
-        page = docs[skip * size:(skip + 1) * size]
+        page = [render(req, x) for x in docs[skip * size:(skip + 1) * size]]
         extra = ""
         for k in ("filter", "sort"):
             if req.q(k):
@@ -862,7 +864,13 @@ class Economic(App):
     def list_customers(self, req):
         items = sorted(self.store.values("customers"), key=lambda c: c["customerNumber"])
         return self.collection(req, "customers", items, self.render_customer, self.CUSTOMER_FILTERABLE,
-                               "customerNumber", booleans=("barred",))
+                               "customerNumber", booleans=("barred",), view=self.with_updated)
+
+    @staticmethod
+    def with_updated(rec):
+        v = dict(rec)
+        v["lastUpdated"] = utc_iso(rec.get("_ts")) + "Z"
+        return v
 
     def get_customer(self, req, n):
         c = self.store.get("customers", n)
@@ -965,7 +973,7 @@ class Economic(App):
     def list_products(self, req):
         items = sorted(self.store.values("products"), key=lambda p: p["productNumber"])
         return self.collection(req, "products", items, self.render_product, self.PRODUCT_FILTERABLE,
-                               "productNumber", booleans=("barred",))
+                               "productNumber", booleans=("barred",), view=self.with_updated)
 
     def _product(self, n):
         p = self.store.get("products", unescape_id(n))
@@ -1319,6 +1327,7 @@ class Economic(App):
         booked = self.make_booked(self.compute(dict(draft)), n)
         self.search_lag_stamp(booked)
         self.store.put("booked", n, booked)
+        self.store.set_meta("max_booked", max(n, self.store.meta.get("max_booked") or 0, self.next_booked_number() - 1))
         self.store.delete("drafts", dn)
         r = Response(201, self.render_invoice(req, booked, True))
         r.header("Location", self.link(req, "invoices/booked", n))
@@ -1328,8 +1337,10 @@ class Economic(App):
         return r
 
     def next_booked_number(self):
-        used = [b["bookedInvoiceNumber"] for b in self.store.values("booked")]
-        return max(used or [0]) + 1
+        top = self.store.meta.get("max_booked")
+        if top is None:
+            top = max([b["bookedInvoiceNumber"] for b in self.store.values("booked")] or [0])
+        return top + 1
 
     def list_booked(self, req):
         items = sorted(self.store.values("booked"), key=lambda d: d["bookedInvoiceNumber"])

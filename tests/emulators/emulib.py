@@ -466,6 +466,7 @@ class App:
         self.bucket = None
         self.stopping = False
         self.port = None
+        self._pending = set()
         self._register_common_control()
         self.register()
         if self.store.loaded:
@@ -473,6 +474,7 @@ class App:
             # stream continues from a seed derived from the restart count.
             n = self.store.meta.get("restarts", 0) + 1
             self.store.set_meta("restarts", n)
+            self._pending = {d["id"] for d in self.store.values("deliveries") if d["state"] == "pending"}
             self.rng = random.Random(f"{seed}:{n}")
             self.fault_rng = random.Random(f"{seed}:faults:{n}")
             self.store.compact()
@@ -548,6 +550,7 @@ class App:
             self.rng = random.Random(self.seed)
             self.fault_rng = random.Random("%s:faults" % self.seed)
             self.store.clear()
+            self._pending = set()
             cfg = self.default_config()
             deep_merge(cfg, config or {})
             self.store.set_meta("config", cfg)
@@ -798,7 +801,7 @@ class App:
         body = req.json() or {}
         deadline = time.time() + float(body.get("timeout", 10))
         while True:
-            pending = [d for d in self.store.values("deliveries") if d["state"] == "pending"]
+            pending = self.pending_deliveries()
             if not pending or time.time() >= deadline:
                 break
             self.cond.wait(timeout=0.05)
@@ -811,16 +814,27 @@ class App:
         d.setdefault("attempts", [])
         d.update({"id": n, "state": "pending", "next_at": time.time() + float(d.get("delay", 0))})
         self.store.put("deliveries", n, d)
+        self._pending.add(n)
         self.cond.notify_all()
         return d
+
+    def pending_deliveries(self):
+        out = []
+        for i in list(self._pending):
+            d = self.store.get("deliveries", i)
+            if d is None or d["state"] != "pending":
+                self._pending.discard(i)
+            else:
+                out.append(d)
+        return out
 
     def _delivery_loop(self):
         while not self.stopping:
             job = None
             with self.lock:
                 now = time.time()
-                due = [d for d in self.store.values("deliveries")
-                       if d["state"] == "pending" and d["next_at"] <= now]
+                pending = self.pending_deliveries()
+                due = [d for d in pending if d["next_at"] <= now]
                 if due:
                     job = min(due, key=lambda d: (d["next_at"], d["id"]))
                     try:
@@ -833,7 +847,7 @@ class App:
                         continue
                     timeout = float(self.config.get("webhook_timeout", 5.0))
                 else:
-                    nxt = [d["next_at"] for d in self.store.values("deliveries") if d["state"] == "pending"]
+                    nxt = [d["next_at"] for d in pending]
                     wait = min(0.5, max(0.005, min(nxt) - now)) if nxt else 0.5
                     self.cond.wait(timeout=wait)
                     continue

@@ -108,7 +108,7 @@ class Shopify(App):
             raise HTTPError(401)
 
     def decorate(self, req, resp, authed):
-        if authed and self.bucket:
+        if self.bucket and resp.status != 401:
             resp.header("X-Shopify-Shop-Api-Call-Limit", "%d/%d" % (self.bucket.used(), self.bucket.size))
         ver = req.params.get("ver") if req.params else None
         resp.header("X-Shopify-API-Version", ver or self.config["api_version"])

@@ -198,6 +198,9 @@ def rate_limit(emu):
     st = [get(emu, "shop.json") for _ in range(4)]
     eq([r.status for r in st], [429, 429, 429, 200], "a burst of three 429s")
     eq(st[0].header("Retry-After"), "2.0", "burst Retry-After")
+    check(st[0].header("X-Shopify-Shop-Api-Call-Limit"), "call-limit header on an injected 429 too")
+    check(get(emu, "shop.json", token="bad").header("X-Shopify-Shop-Api-Call-Limit") is None,
+          "no call-limit header on a 401 (the call is not attributed to the app)")
 
 
 def subscribe(emu, topic, address):
