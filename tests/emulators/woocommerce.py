@@ -46,7 +46,7 @@ class WooCommerce(App):
             "wc_version": "8.5.2",
             "wp_version": "6.4.3",
             "webhook_max_failures": 5,   # disabled when the count EXCEEDS this
-            "webhook_timeout": 5.0,
+            "webhook_timeout": 60.0,     # WC_Webhook::deliver() uses a 60 s timeout
             "rate_limit": None,
         }
 

@@ -144,3 +144,37 @@ def persistence(_):
         for f in os.listdir(d):
             os.unlink(os.path.join(d, f))
         os.rmdir(d)
+
+
+@case("faults/serve-cli-contract", None)
+def serve_cli(_):
+    """serve.py prints exactly one line with the bound port, honours --port-file,
+    --config, and exits cleanly on SIGTERM."""
+    import subprocess
+    import sys
+    import signal
+    d = tempfile.mkdtemp(prefix="emu-cli-")
+    pf = os.path.join(d, "port")
+    serve = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "serve.py")
+    p = subprocess.Popen([sys.executable, serve, "woocommerce", "--port", "0", "--seed", "9", "--port-file", pf,
+                          "--config", '{"consumer_key": "ck_cli", "orders": 5}'],
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        line = p.stdout.readline()
+        m = __import__("re").fullmatch(r"listening 127\.0\.0\.1:(\d+)\n", line)
+        check(m, "first line is 'listening 127.0.0.1:PORT'", repr(line))
+        eq(open(pf).read().strip(), m.group(1), "--port-file holds the same port")
+        url = "http://127.0.0.1:" + m.group(1)
+        eq(http("GET", url + "/_emulator/health").json()["system"], "woocommerce", "health")
+        cfg = http("GET", url + "/_emulator/config").json()
+        eq((cfg["consumer_key"], cfg["orders"]), ("ck_cli", 5), "--config merged into the defaults")
+        p.send_signal(signal.SIGTERM)
+        eq(p.wait(timeout=5), 0, "exit status after SIGTERM")
+        eq(p.stdout.read(), "", "nothing else on stdout")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        for f in os.listdir(d):
+            os.unlink(os.path.join(d, f))
+        os.rmdir(d)
