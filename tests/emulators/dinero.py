@@ -85,6 +85,7 @@ class Dinero(App):
         a("GET", ORG + r"/invoices/(?P<guid>[0-9a-f-]{36})/payments", self.list_payments)
         a("POST", ORG + r"/invoices/(?P<guid>[0-9a-f-]{36})/payments", self.create_payment)
         a("POST", ORG + r"/invoices/(?P<guid>[0-9a-f-]{36})/generate-creditnote", self.generate_creditnote)
+        a("POST", ORG + r"/invoices/(?P<guid>[0-9a-f-]{36})/email", self.email_invoice)
         a("GET", ORG + r"/sales/creditnotes", self.list_creditnotes)
         a("GET", ORG + r"/sales/creditnotes/(?P<guid>[0-9a-f-]{36})", self.get_creditnote)
         a("POST", ORG + r"/sales/creditnotes/(?P<guid>[0-9a-f-]{36})/book", self.book_creditnote)
@@ -582,6 +583,25 @@ class Dinero(App):
         r.ledger = {"kind": "create", "resource": "invoice/payment", "id": p["Guid"], "invoice": guid,
                     "reference": p["ExternalReference"]}
         r.created = True
+        return r
+
+    def email_invoice(self, req, org, guid):
+        """Send a booked invoice by e-mail (recorded, not sent)."""
+        inv = self._invoice(guid)
+        b = self.body(req)
+        self.check_stamp(b, inv)
+        if inv["Status"] == "Draft":
+            raise derr(400, "Only booked invoices can be sent.", {"Status": "The invoice is a draft."})
+        receiver = b.get("receiver") or (self.store.get("contacts", inv["ContactGuid"]) or {}).get("Email")
+        if not receiver or "@" not in str(receiver):
+            raise derr(400, "Validation failed. See validationErrors for details.",
+                       {"Receiver": "The contact has no e-mail address and no receiver was given."})
+        inv.setdefault("_emails", []).append({"receiver": receiver, "subject": b.get("subject"), "ts": time.time()})
+        inv["TimeStamp"] = self.stamp()
+        self.store.put("invoices", guid, inv)
+        r = Response(200, {"Guid": guid, "TimeStamp": inv["TimeStamp"]})
+        r.ledger = {"kind": "action", "resource": "invoice/email", "id": guid, "receiver": receiver,
+                    "reference": inv["ExternalReference"]}
         return r
 
     # -- credit notes ----------------------------------------------------------------------

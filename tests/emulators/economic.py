@@ -305,6 +305,9 @@ class Economic(App):
             "customers": 8,
             "booked_invoices": 3,
             "max_page_size": 1000,
+            # "total": VAT rounded once per rate on the summed net (default);
+            # "line": VAT rounded per line and summed.
+            "vat_rounding": "total",
         }
 
     # -- routes ---------------------------------------------------------
@@ -380,6 +383,11 @@ class Economic(App):
             raise HTTPError(401, "X-AppSecretToken header is missing. Every request must carry both the X-AppSecretToken and the X-AgreementGrantToken headers.")
         if not grant:
             raise HTTPError(401, "X-AgreementGrantToken header is missing. Every request must carry both the X-AppSecretToken and the X-AgreementGrantToken headers.")
+        if app == "demo" and grant == "demo":
+            if req.method != "GET":
+                raise HTTPError(403, "The demo agreement is read-only.", body=self.edoc(
+                    403, "The demo agreement is read-only: only GET requests are allowed.", "E00300"))
+            return
         if app != self.config["app_secret_token"]:
             raise HTTPError(401, "The provided X-AppSecretToken is not valid.")
         if grant != self.config["agreement_grant_token"]:
@@ -530,7 +538,10 @@ class Economic(App):
             net_total += net
             if line.get("unitCostPrice") is not None:
                 cost += money(q * D(str(line["unitCostPrice"])))
-        vat = sum((money(n * r / 100) for r, n in by_rate.items()), D(0))
+        if self.config.get("vat_rounding") == "line":
+            vat = sum((D(str(l["_vatAmount"])) for l in doc.get("lines", []) if "_vatAmount" in l), D(0))
+        else:
+            vat = sum((money(n * r / 100) for r, n in by_rate.items()), D(0))
         rate = D(str(self.config["exchange_rates"].get(doc.get("currency"), 100))) / 100
         doc["netAmount"] = float(net_total)
         doc["vatAmount"] = float(vat)

@@ -45,6 +45,10 @@ class Shopify(App):
             "webhook_retries": 8,
             "webhook_backoff": 60.0,   # seconds before the first retry, doubling (8 retries ~ 4 h)
             "webhook_timeout": 5.0,
+            # Access scopes granted to the app; a call outside them is a 403.
+            "scopes": ["read_orders", "write_orders", "read_customers", "write_customers", "read_products"],
+            "read_all_orders": False,   # without it orders older than 60 days are invisible
+            "frozen": False,            # a frozen shop answers 402
         }
 
     # -- routes -------------------------------------------------------------
@@ -103,9 +107,22 @@ class Shopify(App):
             body = {"errors": err.message}
         return Response(err.status, body, err.headers)
 
+    SCOPE_OF = (("orders", "orders"), ("customers", "customers"), ("products", "products"),
+                ("variants", "products"))
+
     def authenticate(self, req):
         if req.header("X-Shopify-Access-Token") != self.config["access_token"]:
             raise HTTPError(401)
+        if self.config.get("frozen"):
+            raise HTTPError(402, body={"errors": "Unavailable Shop"})
+        parts = req.path.split("/")
+        res = parts[4].split(".")[0] if len(parts) > 4 else ""
+        for prefix, scope in self.SCOPE_OF:
+            if res == prefix:
+                need = ("read_" if req.method == "GET" else "write_") + scope
+                have = self.config.get("scopes") or []
+                if need not in have and not (need.startswith("read_") and "write_" + scope in have):
+                    raise HTTPError(403, body={"errors": "[API] This action requires merchant approval for %s scope." % need})
 
     def decorate(self, req, resp, authed):
         if self.bucket and resp.status != 401:
@@ -585,9 +602,13 @@ class Shopify(App):
             self.store.set_meta("removed_webhooks", self.store.meta.get("removed_webhooks", []) + [sub["id"]])
 
     # -- helpers for the public handlers ---------------------------------
+    def in_window(self, o):
+        """Without read_all_orders only the last 60 days of orders exist for the app."""
+        return self.config.get("read_all_orders") or o["_ts"] >= time.time() - 60 * 86400
+
     def order(self, oid):
         o = self.store.get("orders", oid)
-        if not o:
+        if not o or not self.in_window(o):
             raise HTTPError(404)
         return o
 
@@ -690,7 +711,7 @@ class Shopify(App):
         ful = f.get("fulfillment_status", "any")
         if ful not in FULFILLMENT:
             raise HTTPError(400, body={"errors": {"fulfillment_status": "Invalid value"}})
-        items = [o for o in self.store.values("orders") if self.visible(o)]
+        items = [o for o in self.store.values("orders") if self.visible(o) and self.in_window(o)]
         if st == "open":
             items = [o for o in items if not o["closed_at"] and not o["cancelled_at"]]
         elif st == "closed":

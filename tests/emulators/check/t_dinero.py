@@ -161,8 +161,13 @@ def payments(emu):
     eq(c.status, 201, "generate credit note")
     cn = call("GET", "sales/creditnotes/" + c.json()["Guid"]).json()
     eq((cn["CreditNoteFor"], cn["Status"], cn["TotalInclVat"]), (g, "Draft", 288.97), "credit note draft")
+    ts = call("GET", "invoices/" + g).json()["TimeStamp"]
+    eq(call("POST", "invoices/%s/email" % g, {"timestamp": "0"}).status, 409, "e-mail with a stale timestamp")
+    m = call("POST", "invoices/%s/email" % g, {"timestamp": ts, "subject": "Faktura"})
+    eq(m.status, 200, "e-mail a booked invoice")
     bk = call("POST", "sales/creditnotes/%s/book" % cn["Guid"], {"timestamp": cn["TimeStamp"]})
     eq(bk.status, 200, "book credit note")
     kinds = [e["resource"] for e in emu.ledger()]
-    for k in ("contact", "invoice", "invoice/book", "invoice/payment", "creditnote", "creditnote/book"):
+    for k in ("contact", "invoice", "invoice/book", "invoice/payment", "invoice/email", "creditnote",
+              "creditnote/book"):
         check(k in kinds, "ledger has %s" % k, kinds)

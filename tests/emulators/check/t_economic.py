@@ -294,3 +294,17 @@ def vouchers(emu):
     bad = {"accountingYear": {"year": year}, "entries": {"customerPayments": [{"amount": 10}]}}
     e = errors_of(req(emu, "POST", "/journals/2/vouchers", bad))
     check("date" in str(e) and "customer" in str(e), "entry needs date and customer/contraAccount", e)
+
+
+@case("economic/demo-tokens-and-vat-rounding", "economic")
+def demo_and_rounding(emu):
+    demo = {"X-AppSecretToken": "demo", "X-AgreementGrantToken": "demo"}
+    eq(http("GET", emu.url + "/customers", demo).status, 200, "demo agreement can read")
+    r = http("POST", emu.url + "/customers", demo, {"name": "x"})
+    eq((r.status, r.json()["httpStatusCode"]), (403, 403), "demo agreement is read-only")
+    lines = [{"product": {"productNumber": "FILTER-4-100"}, "quantity": 1, "unitNetPrice": 15.99}] * 3
+    tot = req(emu, "POST", "/invoices/drafts", draft(lines=lines)).json()
+    eq(tot["vatAmount"], 11.99, "VAT rounded on the total: 47.97 x 25 % = 11.9925")
+    emu.config(vat_rounding="line")
+    per = req(emu, "POST", "/invoices/drafts", draft(lines=lines)).json()
+    eq(per["vatAmount"], 12.0, "VAT rounded per line: 3 x 4.00")

@@ -279,3 +279,22 @@ def webhook_validation(emu):
     d = http("DELETE", api(emu, "webhooks/%d.json" % lst[0]["id"]), {"X-Shopify-Access-Token": TOKEN})
     eq(d.status, 200, "delete webhook")
     eq(get(emu, "webhooks/count.json").json()["count"], 0, "count after delete")
+
+
+@case("shopify/scopes-frozen-60-days", "shopify")
+def scopes(emu):
+    emu.config(scopes=["read_orders"])
+    eq(get(emu, "orders.json").status, 200, "read_orders granted")
+    r = get(emu, "customers.json")
+    eq(r.status, 403, "read_customers missing")
+    check("read_customers" in r.json()["errors"], "403 names the scope", r)
+    r = http("POST", api(emu, "customers.json"), {"X-Shopify-Access-Token": TOKEN}, {"customer": {"email": "a@b.dk"}})
+    eq(r.status, 403, "write_customers missing")
+    emu.config(frozen=True)
+    eq(get(emu, "orders.json").status, 402, "frozen shop")
+    emu.config(frozen=False, scopes=["read_orders"])
+    old = emu.create_order({"created_at": time.time() - 61 * 86400})
+    n = get(emu, "orders/count.json?status=any").json()["count"]
+    eq(get(emu, "orders/%d.json" % old["id"]).status, 404, "order older than 60 days is invisible")
+    emu.config(read_all_orders=True)
+    eq(get(emu, "orders/count.json?status=any").json()["count"], n + 1, "visible with read_all_orders")
