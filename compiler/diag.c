@@ -184,7 +184,8 @@ static void render_snippet(Buf *out, uint32_t line_no, Str line, size_t start,
   int w = snprintf(num, sizeof num, "%u", line_no);
   if (w < 5) w = 5;
   size_t from = 0;
-  if (source_count_columns(line.ptr, start) > WINDOW_BEFORE)
+  if (line.len > WINDOW_COLS && source_count_columns(line.ptr, line.len) > WINDOW_COLS &&
+      source_count_columns(line.ptr, start) > WINDOW_BEFORE)
     from = back_columns(line, start, WINDOW_BEFORE);
 
   /* The source line, cut to the window. */

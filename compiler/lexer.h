@@ -113,6 +113,10 @@ bool lexer_is_keyword(int kind);
 /* True if `kind` is a reserved keyword: one that cannot name a step,
 ** setting, binding or connection (docs/language.md "Keywords"). */
 bool lexer_is_reserved(int kind);
+/* True if a line ending with `kind` continues on the next line. */
+bool lexer_continues_line(int kind);
+/* True if `kind` starts a declaration (`step`, `setting`, `use`, ...). */
+bool lexer_starts_declaration(int kind);
 /* The spelling of keyword `kind` ("step"), or NULL. */
 const char *lexer_keyword_text(int kind);
 

@@ -154,6 +154,10 @@ bool lexer_is_keyword(int kind) {
 
 bool lexer_is_reserved(int kind) { return (info_flags(kind) & TI_RESERVED) != 0; }
 
+bool lexer_continues_line(int kind) { return (info_flags(kind) & TI_CONTINUES) != 0; }
+
+bool lexer_starts_declaration(int kind) { return (info_flags(kind) & TI_DECL_START) != 0; }
+
 const char *lexer_keyword_text(int kind) {
   if (!lexer_is_keyword(kind)) return NULL;
   return token_info[kind].spelling;
@@ -520,6 +524,19 @@ static void stray(Lexer *lx, const char *start, const char *end, int *kind_out) 
   }
 }
 
+/* A name with letters outside ASCII (`beløb`): reported once, and kept as
+** one name so that parsing goes on as the writer meant. */
+static Token foreign_name(Lexer *lx, const char *start, const char *end) {
+  if (!check_utf8(lx, start, end)) return end_token(lx);
+  Token t = make(lx, TK_NAME, start, end);
+  Diag *d = diag_report(lx->diags, DIAG_E0003, t.span, "`%s` is not a name: names use only "
+                        "ASCII letters, digits and `_`", diag_quote(lx->diags, t.text));
+  diag_help(lx->diags, d, "a key with other letters is written as a string: `\"%s\" = ...`",
+            diag_quote(lx->diags, t.text));
+  t.flags |= TOKEN_BAD;
+  return t;
+}
+
 /* The next raw token: NL for every line break; kind 0 at the end. */
 static Token scan(Lexer *lx) {
   const unsigned char *cur = (const unsigned char *)lx->cur, *mar, *start;
@@ -610,6 +627,9 @@ static Token scan(Lexer *lx) {
       "takes"     { WORD(TK_TAKES); }
       "returns"   { WORD(TK_RETURNS); }
       name        { WORD(TK_NAME); }
+      [a-zA-Z_] [a-zA-Z0-9_]* [\x80-\xff] [a-zA-Z0-9_\x80-\xff]* {
+        return foreign_name(lx, (const char *)start, (const char *)cur);
+      }
 
       digits      { return int_token(lx, (const char *)start, (const char *)cur); }
       digits "." digits exp? | digits exp { TOK(TK_DECIMAL); }
@@ -872,7 +892,7 @@ static void finish(Lexer *lx, const Token *end) {
   }
   if (lx->n_brackets > 0) {
     Span at = after_prev(lx);
-    report_unclosed(lx, at, "end of file");
+    report_unclosed(lx, at, lx->expr_mode ? "`}`" : "end of file");
     enqueue_closers(lx, 0, at);
   }
   if (!lx->expr_mode && (lx->prev_kind != 0 || lx->queue_len > 0)) {
@@ -907,8 +927,13 @@ static bool close_bracket(Lexer *lx, Token t, Token *out) {
   /* It matches nothing open. If the next token closes the bracket further
   ** out, this one was probably meant to close the innermost: take it so. */
   const Token *next = peek(lx, 0);
+  bool line_ends = next->kind == TK_NL || next->kind == 0;
   if (next->kind == TK_NL) next = peek(lx, 1);
-  if (n >= 2 && closer_of(lx->brackets[n - 2].kind) == next->kind) {
+  int inner = n > 0 ? lx->brackets[n - 1].kind : 0;
+  /* `(1 + 2]` at the end of a line: the `]` was meant to close the `(`.
+  ** Not done for `{`, where an extra `)` is far more likely than a typo. */
+  bool meant_inner = n > 0 && inner != TK_LBRACE && line_ends;
+  if (meant_inner || (n >= 2 && closer_of(lx->brackets[n - 2].kind) == next->kind)) {
     const LexBracket *b = &lx->brackets[n - 1];
     diag_report(lx->diags, DIAG_E0104, t.span, "expected `%s` to close `%s` at line %u, found %s",
                 closer_text(b->kind), opener_text(b->kind), line_of(lx, b->span.offset), found);

@@ -61,6 +61,7 @@ static void clear(bool *expected, const int *kinds, size_t n) {
 
 /* "end of line", "`step`", "`\"Order {x}\"`": what was found. */
 static const char *describe(Parse *p, const Token *t) {
+  if (t->kind == 0 && p->interp_depth > 0) return "`}`";  /* the end of an interpolation */
   if (t->kind == 0 || (t->kind == TK_NL && t->span.len == 0)) return "end of file";
   if (t->kind == TK_NL) return "end of line";
   return arena_printf(p->ast.arena, "`%s`", diag_quote(p->diags, t->text));
@@ -114,7 +115,7 @@ static const char *describe_expected(Parse *p, bool *expected, int n_terminals) 
     expected[TK_NAME] = false;
   }
   bool nl = expected[TK_NL];
-  expected[TK_NL] = false;
+  expected[TK_NL] = expected[TK_XEXPR] = false;
   for (int t = 1; t < n_terminals && n < ARRAY_LEN(items) - 3; t++)
     if (expected[t]) items[n++] = lexer_token_name(t);
   if (any_op) items[n++] = "an operator";
@@ -159,16 +160,34 @@ void parse_syntax_error(Parse *p, int major, const Token *t, void *lemon) {
   Diags *dg = p->diags;
   Diag *d;
 
-  /* A declaration keyword inside an open bracket: the bracket was not
-  ** closed (the lexer catches the common case of one at column 1). */
+  /* A declaration keyword starting a line inside an open bracket: the
+  ** bracket was not closed (the lexer catches the common case of one at
+  ** column 1). Inside a record the keyword reads as a field name, so the
+  ** error comes on the token after it. */
+  const Token *kw = lexer_starts_declaration(t->kind) ? t : before;
   const LexBracket *open = t->depth > 0 ? &p->lex->brackets[t->depth - 1] : NULL;
-  if (open && (t->kind == TK_STEP || t->kind == TK_SETTING || t->kind == TK_USE ||
-               t->kind == TK_TEST || t->kind == TK_FLOW || t->kind == TK_ROUNDING)) {
+  if (open && kw && lexer_starts_declaration(kw->kind) && (kw->flags & TOKEN_LINE_START) &&
+      kw->kind != TK_LET) {
     const char *closer = open->kind == TK_LPAREN ? ")" : open->kind == TK_LBRACKET ? "]" : "}";
     const char *opener = open->kind == TK_LPAREN ? "(" : open->kind == TK_LBRACKET ? "[" : "{";
-    diag_report(dg, DIAG_E0103, t->span, "expected `%s` to close `%s` at line %u, found %s",
+    diag_report(dg, DIAG_E0103, kw->span, "expected `%s` to close `%s` at line %u, found %s",
                 closer, opener, sources_line_col(p->sources, open->span.file_id,
-                                                 open->span.offset).line, found);
+                                                 open->span.offset).line, describe(p, kw));
+    return;
+  }
+
+  /* A line that ended with an operator continued onto this one, which
+  ** then made no sense: the operator is the likely mistake. */
+  const Token *op = &p->before_last;
+  bool op_is_operator = op->kind == TK_DOT;
+  for (size_t i = 0; i < ARRAY_LEN(binary_ops); i++) op_is_operator |= op->kind == binary_ops[i];
+  if (before && (before->flags & TOKEN_LINE_START) && op_is_operator &&
+      !lexer_continues_line(before->kind)) {
+    unsigned line = sources_line_col(p->sources, op->span.file_id, op->span.offset).line;
+    d = diag_report(dg, DIAG_E0101, t->span, "unexpected %s: line %u ends with `%s`, so this "
+                    "line continues it", found, line, diag_quote(dg, op->text));
+    diag_help(dg, d, "finish the expression on line %u, or remove the `%s`", line,
+              diag_quote(dg, op->text));
     return;
   }
 
@@ -217,7 +236,8 @@ void parse_syntax_error(Parse *p, int major, const Token *t, void *lemon) {
       p->lex->ahead[0].kind == TK_LBRACE) {
     d = diag_report(dg, DIAG_E0102, p->lex->ahead[0].span,
                     "`{` must end the line before it, not start a new line");
-    diag_help(dg, d, "move `{` up to the end of the line before");
+    diag_help(dg, d, "move `{` up to the end of line %u",
+              sources_line_col(p->sources, t->span.file_id, t->span.offset).line);
     return;
   }
 
@@ -460,6 +480,7 @@ static void feed(Parse *p, Token t) {
   }
   grammar_snapshot(p->lemon, &p->snap);
   iex_parse(p->lemon, t.kind, t);
+  p->before_last = p->last;
   p->last = t;
   if (p->recovering && t.depth == p->recover_level &&
       (t.kind == TK_NL || is_closer(t.kind) || (t.kind == TK_COMMA && t.depth > 0))) {
@@ -491,6 +512,10 @@ static AstNode *parse_tokens(Parse *p, Lexer *lx, bool expr_mode) {
     if (t.kind == TK_STRING) t.node = string_literal(p, &t);
     feed(p, t);
     if (p->failed || t.kind == 0) break;
+    if (p->diags->stopped) {
+      p->failed = true;  /* "N errors, stopping": the rest is not read */
+      break;
+    }
     if (grammar_stack_depth(p->lemon) > MAX_PARSER_STACK) {
       Diag *d = diag_report(p->diags, DIAG_E0106, t.span,
                             "expression nested too deeply; iexc stops reading this file here");
@@ -537,6 +562,35 @@ static void check_flow_header(Parse *p, AstNode *file, size_t diags_before) {
   diag_help(p->diags, d, "a flow file starts with its `flow` declaration");
 }
 
+/* A file that is not UTF-8 text (a binary file, Latin-1) gets one message
+** at its first bad byte instead of a parse of garbage. */
+static bool is_text(Diags *diags, const SourceFile *f, uint32_t file_id) {
+  const char *nul = memchr(f->text, '\0', f->len);
+  uint32_t limit = nul ? (uint32_t)(nul - f->text) : f->len;
+  for (uint32_t i = 0; i < limit;) {
+    if ((unsigned char)f->text[i] < 0x80) {
+      i++;
+      continue;
+    }
+    size_t n = source_utf8_len(f->text + i, limit - i);
+    if (n == 0) {
+      Diag *d = diag_report(diags, DIAG_E0002, (Span){file_id, i, 1},
+                            "invalid UTF-8 (byte 0x%02x); iexc stops reading this file here",
+                            (unsigned char)f->text[i]);
+      diag_help(diags, d, "save the file as UTF-8");
+      return false;
+    }
+    i += (uint32_t)n;
+  }
+  if (nul) {
+    Diag *d = diag_report(diags, DIAG_E0001, (Span){file_id, limit, 1},
+                          "file contains a NUL byte; it is not a text file");
+    diag_help(diags, d, "flows and schemas are UTF-8 text files");
+    return false;
+  }
+  return true;
+}
+
 AstNode *parse_file(Arena *arena, Diags *diags, const Sources *sources, uint32_t file_id,
                     ParseMode mode) {
   const SourceFile *f = sources_file(sources, file_id);
@@ -550,6 +604,7 @@ AstNode *parse_file(Arena *arena, Diags *diags, const Sources *sources, uint32_t
   p.sources = sources;
   p.file_id = file_id;
   p.mode = mode;
+  if (!is_text(diags, f, file_id)) return ast_file(&p.ast, file_id, ast_list_empty());
   Lexer lx;
   lexer_init(&lx, f->text, f->len, file_id, 0, diags, sources, false);
   AstNode *file = parse_tokens(&p, &lx, false);

@@ -44,6 +44,7 @@ typedef struct Parse {
   bool failed;             /* Lemon gave up, or parsing was stopped */
   bool had_syntax_error;   /* at least one syntax error in this parse */
   Token last;              /* the last token given to Lemon (for "after `x`") */
+  Token before_last;       /* the one before it */
   GrammarSnapshot snap;    /* Lemon's stack before the current token */
   /* Error recovery (see parse.c). */
   bool recovering;         /* after a syntax error, until resynchronised */

@@ -1,0 +1,10 @@
+#!/bin/sh
+# make docs: regenerate the generated parts of docs/ from the .def files,
+# through the programs that include them. Usage: sh tools/gendocs.sh BIN_DIR
+# tests/check/run.sh fails when a committed file differs from this output.
+set -eu
+bin=${1:?usage: tools/gendocs.sh BIN_DIR}
+cd "$(dirname "$0")/.."
+"$bin/iexc" --list-diagnostics >docs/diagnostics.md.tmp
+mv docs/diagnostics.md.tmp docs/diagnostics.md
+echo "docs: wrote docs/diagnostics.md"
