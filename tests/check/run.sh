@@ -14,7 +14,7 @@
 #                               one of the three.
 # Then: exit statuses and usage errors, the error cap, every code in
 # compiler/diag.def covered by a test, docs/diagnostics.md up to date, the
-# shipped connector schemas, and the speed and memory of a 100,000-line flow.
+# shipped connector schemas and flows, and the speed and memory of a 100,000-line flow.
 set -u
 cd "$IEX_ROOT" || exit 2
 iexc="$IEX_BUILD/bin/iexc"
@@ -192,8 +192,8 @@ else
   fail "docs/diagnostics.md" "stale: run \`make docs\` and commit it" "$(head -n 20 "$tmp/diff")"
 fi
 
-# ---- The shipped connector schemas parse ----------------------------------------
-for f in connectors/*/*.schema; do
+# ---- The shipped connector schemas and flows check ---------------------------------
+for f in connectors/*/*.schema flows/*.iexflow; do
   [ -e "$f" ] || continue
   out=$("$iexc" --check "$f" 2>&1)
   rc=$?
