@@ -1,2 +1,2 @@
 # runtime/: the iex runtime's library sources (the iex program comes later).
-LIB_SRCS += runtime/status.c runtime/crash.c runtime/clock.c
+LIB_SRCS += runtime/status.c runtime/crash.c runtime/clock.c runtime/redact.c
