@@ -34,15 +34,17 @@ void clock_fake_init(ClockFake *f, int64_t start_us) {
   f->now_us = start_us;
 }
 
-void clock_fake_advance(ClockFake *f, int64_t delta_us) { f->now_us += delta_us; }
+void clock_fake_advance(ClockFake *f, int64_t delta_us) {
+  f->now_us += delta_us;
+}
 
 /* Days since 1970-01-01 of the civil date y-m-d (m 1..12). */
 static int64_t days_from_civil(int64_t y, int m, int d) {
   y -= m <= 2;
   int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;                                   /* [0, 399] */
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;  /* [0, 365] */
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* [0, 146096] */
+  int64_t yoe = y - era * 400;                                  /* [0, 399] */
+  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1; /* [0, 365] */
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; /* [0, 146096] */
   return era * 146097 + doe - 719468;
 }
 
@@ -62,7 +64,10 @@ static void civil_from_days(int64_t z, int64_t *y, int *m, int *d) {
 int64_t clock_utc_us(int year, int month, int day, int hour, int min, int sec) {
   int64_t y = year + (month - 1) / 12;
   int m = (month - 1) % 12 + 1;
-  if (m <= 0) { m += 12; y--; }
+  if (m <= 0) {
+    m += 12;
+    y--;
+  }
   int64_t days = days_from_civil(y, m, day);
   return ((days * SEC_PER_DAY) + hour * 3600 + min * 60 + sec) * US_PER_SEC;
 }
@@ -88,7 +93,8 @@ char *clock_format_utc(int64_t t_us, char *out, size_t out_size) {
   int64_t y;
   int m, d;
   civil_from_days(days, &y, &m, &d);
-  snprintf(out, out_size, "%04lld-%02d-%02dT%02d:%02d:%02d.%06lldZ", (long long)y, m, d,
-           (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), (long long)us);
+  snprintf(out, out_size, "%04lld-%02d-%02dT%02d:%02d:%02d.%06lldZ",
+           (long long)y, m, d, (int)(sod / 3600), (int)(sod / 60 % 60),
+           (int)(sod % 60), (long long)us);
   return out;
 }

@@ -16,8 +16,8 @@
 #include <stdint.h>
 
 typedef struct Clock {
-  int64_t (*now_us)(void *ctx);  /* current UTC time in microseconds */
-  void *ctx;                     /* passed to now_us; owned by whoever made the Clock */
+  int64_t (*now_us)(void *ctx); /* current UTC time in microseconds */
+  void *ctx; /* passed to now_us; owned by whoever made the Clock */
 } Clock;
 
 /* The system clock (CLOCK_REALTIME). */
@@ -28,8 +28,8 @@ int64_t clock_now_us(const Clock *c);
 
 /* A fake clock for tests: returns `now_us` until changed. */
 typedef struct ClockFake {
-  Clock clock;     /* pass &fake.clock wherever a Clock is wanted */
-  int64_t now_us;  /* the time it reports */
+  Clock clock;    /* pass &fake.clock wherever a Clock is wanted */
+  int64_t now_us; /* the time it reports */
 } ClockFake;
 
 /* Make `f` report `start_us`. */

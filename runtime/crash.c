@@ -52,6 +52,11 @@ static void read_env(void) {
   iex_fatal("IEX_CRASH_AT=%s: no crash point of that name (see runtime/crashpoints.def)", spec);
 }
 
+void crash_reset(void) {
+  armed = -1;
+  memset(hits, 0, sizeof hits);
+}
+
 void crash_hit(CrashPoint point) {
   if (armed < 0) read_env();
   hits[point]++;

@@ -4,8 +4,9 @@
 ** crash_point(CRASH_EFFECT_STARTED) counts a hit of that point; when the
 ** environment holds IEX_CRASH_AT=effect_started:3 and this is the third hit
 ** in this process, the process raises SIGKILL there and then, as a power
-** cut or kill -9 would end it: no atexit handlers, no flushing. The names
-** are listed once in runtime/crashpoints.def.
+** cut or kill -9 would end it: no atexit handlers, no flushing.
+** IEX_CRASH_AT=effect_started means the first hit. The names are listed
+** once in runtime/crashpoints.def.
 **
 ** Only the test build (IEX_DEBUG) has crash points. In a release build
 ** crash_point() expands to nothing, so it costs nothing and can never fire
@@ -31,6 +32,9 @@ const char *crash_point_name(CrashPoint point);
 ** test cannot pass by never crashing. */
 void crash_hit(CrashPoint point);
 #define crash_point(point) crash_hit(point)
+/* Forget the hits counted so far and read IEX_CRASH_AT again at the next
+** hit: for a test that forks a child and arms it with setenv(). */
+void crash_reset(void);
 #else
 #define crash_point(point) ((void)0)
 #endif

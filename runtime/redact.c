@@ -22,15 +22,19 @@
 ** and no header list or recorded request nests anywhere near it. */
 #define MAX_DEPTH 256
 
-static const char *const secret_words[] = {"token", "secret", "password", "passwd",
-                                           "key",   "auth",   "cookie"};
+static const char *const secret_words[] = {
+    "token", "secret", "password", "passwd", "key", "auth", "cookie"};
 
 bool redact_is_secret_name(Str name) {
   char low[128];
-  if (name.len >= sizeof low) return true;  /* no real header is this long: hide it */
-  for (size_t i = 0; i < name.len; i++) low[i] = (char)tolower((unsigned char)name.ptr[i]);
+  if (name.len >= sizeof low)
+    return true; /* no real header is this long: hide it */
+  for (size_t i = 0; i < name.len; i++)
+    low[i] = (char)tolower((unsigned char)name.ptr[i]);
   low[name.len] = '\0';
-  if (strcmp(low, "idempotency-key") == 0 || strcmp(low, "x-idempotency-key") == 0) return false;
+  if (strcmp(low, "idempotency-key") == 0 ||
+      strcmp(low, "x-idempotency-key") == 0)
+    return false;
   for (size_t i = 0; i < ARRAY_LEN(secret_words); i++)
     if (strstr(low, secret_words[i])) return true;
   return false;
@@ -39,20 +43,20 @@ bool redact_is_secret_name(Str name) {
 /* ---- The scanner ----------------------------------------------------- */
 
 typedef enum Mode {
-  MODE_PLAIN,    /* copy as it is */
-  MODE_NESTED,   /* look for members called "headers" */
-  MODE_HEADERS   /* this value is a header container */
+  MODE_PLAIN,  /* copy as it is */
+  MODE_NESTED, /* look for members called "headers" */
+  MODE_HEADERS /* this value is a header container */
 } Mode;
 
 typedef struct Range {
-  size_t start, end;  /* byte offsets into the input, end exclusive */
+  size_t start, end; /* byte offsets into the input, end exclusive */
 } Range;
 
 typedef struct Scan {
-  const char *s;     /* the input; borrowed */
-  size_t len, pos;   /* input length and the next byte to read */
-  int depth;         /* nesting of objects and arrays */
-  Range *ranges;     /* owned; values to replace, ascending and disjoint */
+  const char *s;   /* the input; borrowed */
+  size_t len, pos; /* input length and the next byte to read */
+  int depth;       /* nesting of objects and arrays */
+  Range *ranges;   /* owned; values to replace, ascending and disjoint */
   size_t n_ranges, cap_ranges;
   const char *error; /* static text of the first syntax error, or NULL */
 } Scan;
@@ -63,7 +67,9 @@ static bool fail_at(Scan *sc, const char *what) {
 }
 
 static void skip_ws(Scan *sc) {
-  while (sc->pos < sc->len && strchr(" \t\r\n", sc->s[sc->pos]) && sc->s[sc->pos]) sc->pos++;
+  while (sc->pos < sc->len && strchr(" \t\r\n", sc->s[sc->pos]) &&
+         sc->s[sc->pos])
+    sc->pos++;
 }
 
 static bool peek(Scan *sc, char c) {
@@ -123,17 +129,21 @@ static bool scan_number(Scan *sc) {
   size_t digits = sc->pos;
   while (sc->pos < sc->len && isdigit((unsigned char)sc->s[sc->pos])) sc->pos++;
   if (sc->pos == digits) return fail_at(sc, "expected a value");
-  if (sc->s[digits] == '0' && sc->pos - digits > 1) return fail_at(sc, "leading zero in a number");
+  if (sc->s[digits] == '0' && sc->pos - digits > 1)
+    return fail_at(sc, "leading zero in a number");
   if (sc->pos < sc->len && sc->s[sc->pos] == '.') {
     size_t frac = ++sc->pos;
-    while (sc->pos < sc->len && isdigit((unsigned char)sc->s[sc->pos])) sc->pos++;
+    while (sc->pos < sc->len && isdigit((unsigned char)sc->s[sc->pos]))
+      sc->pos++;
     if (sc->pos == frac) return fail_at(sc, "expected digits after '.'");
   }
   if (sc->pos < sc->len && (sc->s[sc->pos] == 'e' || sc->s[sc->pos] == 'E')) {
     sc->pos++;
-    if (sc->pos < sc->len && (sc->s[sc->pos] == '+' || sc->s[sc->pos] == '-')) sc->pos++;
+    if (sc->pos < sc->len && (sc->s[sc->pos] == '+' || sc->s[sc->pos] == '-'))
+      sc->pos++;
     size_t exp = sc->pos;
-    while (sc->pos < sc->len && isdigit((unsigned char)sc->s[sc->pos])) sc->pos++;
+    while (sc->pos < sc->len && isdigit((unsigned char)sc->s[sc->pos]))
+      sc->pos++;
     if (sc->pos == exp) return fail_at(sc, "expected digits in an exponent");
   }
   return sc->pos > start;
@@ -145,14 +155,19 @@ static void add_range(Scan *sc, Range r) {
   VEC_PUSH(sc->ranges, sc->n_ranges, sc->cap_ranges, r);
 }
 
-/* An element of a header list: ["Name", value...] or {"name": .., "value": ..}. */
+/* An element of a header list: ["Name", value...] or
+** {"name": .., "value": ..}. */
 static bool scan_header_entry(Scan *sc) {
   Buf name;
   buf_init(&name, 4096);
   bool ok = false;
   if (peek(sc, '[')) {
     sc->pos++;
-    if (peek(sc, ']')) { sc->pos++; ok = true; goto done; }
+    if (peek(sc, ']')) {
+      sc->pos++;
+      ok = true;
+      goto done;
+    }
     if (!scan_string(sc, &name)) goto done;
     bool secret = redact_is_secret_name(buf_str(&name));
     while (peek(sc, ',')) {
@@ -183,7 +198,10 @@ static bool scan_header_entry(Scan *sc) {
         } else {
           Range r;
           if (!scan_value(sc, MODE_PLAIN, &r)) goto done;
-          if (is_value) { value = r; has_value = true; }
+          if (is_value) {
+            value = r;
+            has_value = true;
+          }
         }
         if (!peek(sc, ',')) break;
         sc->pos++;
@@ -201,8 +219,11 @@ done:
 }
 
 static bool scan_object(Scan *sc, Mode mode) {
-  sc->pos++;  /* '{' */
-  if (peek(sc, '}')) { sc->pos++; return true; }
+  sc->pos++; /* '{' */
+  if (peek(sc, '}')) {
+    sc->pos++;
+    return true;
+  }
   Buf key;
   buf_init(&key, 4096);
   bool ok = false;
@@ -217,7 +238,8 @@ static bool scan_object(Scan *sc, Mode mode) {
       sub = secret ? MODE_PLAIN : MODE_NESTED;
     } else if (mode == MODE_NESTED) {
       Str k = buf_str(&key);
-      sub = (k.len == 7 && strncasecmp(k.ptr, "headers", 7) == 0) ? MODE_HEADERS : MODE_NESTED;
+      sub = (k.len == 7 && strncasecmp(k.ptr, "headers", 7) == 0) ? MODE_HEADERS
+                                                                  : MODE_NESTED;
     }
     Range r;
     if (!scan_value(sc, sub, &r)) goto done;
@@ -232,10 +254,14 @@ done:
 }
 
 static bool scan_array(Scan *sc, Mode mode) {
-  sc->pos++;  /* '[' */
-  if (peek(sc, ']')) { sc->pos++; return true; }
+  sc->pos++; /* '[' */
+  if (peek(sc, ']')) {
+    sc->pos++;
+    return true;
+  }
   for (;;) {
-    bool ok = mode == MODE_HEADERS ? scan_header_entry(sc) : scan_value(sc, mode, NULL);
+    bool ok = mode == MODE_HEADERS ? scan_header_entry(sc)
+                                   : scan_value(sc, mode, NULL);
     if (!ok) return false;
     if (!peek(sc, ',')) break;
     sc->pos++;
@@ -260,8 +286,10 @@ static bool scan_value(Scan *sc, Mode mode, Range *span) {
     const char *word = c == 't' ? "true" : c == 'f' ? "false" : "null";
     size_t n = strlen(word);
     ok = sc->len - sc->pos >= n && memcmp(sc->s + sc->pos, word, n) == 0;
-    if (ok) sc->pos += n;
-    else fail_at(sc, "expected a value");
+    if (ok)
+      sc->pos += n;
+    else
+      fail_at(sc, "expected a value");
   } else {
     ok = scan_number(sc);
   }
@@ -278,16 +306,17 @@ static IexStatus redact(Str json, Mode mode, char **out, Err *err) {
   *out = NULL;
   skip_ws(&sc);
   if (mode == MODE_HEADERS && !peek(&sc, '{') && !peek(&sc, '[')) {
-    rc = err_set(err, IEX_E_INVALID_JSON,
-                 "headers must be a JSON object or a list of [name, value] pairs");
+    rc = err_set(
+        err, IEX_E_INVALID_JSON,
+        "headers must be a JSON object or a list of [name, value] pairs");
     goto done;
   }
   bool ok = scan_value(&sc, mode, NULL);
   skip_ws(&sc);
   if (ok && sc.pos != sc.len) ok = fail_at(&sc, "text after the value");
   if (!ok) {
-    rc = err_set(err, IEX_E_INVALID_JSON, "not valid JSON at byte %zu: %s", sc.pos,
-                 sc.error ? sc.error : "syntax error");
+    rc = err_set(err, IEX_E_INVALID_JSON, "not valid JSON at byte %zu: %s",
+                 sc.pos, sc.error ? sc.error : "syntax error");
     goto done;
   }
   size_t at = 0;
@@ -298,7 +327,8 @@ static IexStatus redact(Str json, Mode mode, char **out, Err *err) {
   }
   buf_append(&b, json.ptr + at, json.len - at);
   if (!buf_ok(&b)) {
-    rc = err_set(err, IEX_E_INVALID, "JSON of %zu bytes is too large to store", json.len);
+    rc = err_set(err, IEX_E_INVALID, "JSON of %zu bytes is too large to store",
+                 json.len);
     goto done;
   }
   *out = buf_take(&b);
@@ -323,8 +353,8 @@ IexStatus redact_check_json(Str json, Err *err) {
   if (ok && sc.pos != sc.len) ok = fail_at(&sc, "text after the value");
   free(sc.ranges);
   if (ok) return IEX_OK;
-  return err_set(err, IEX_E_INVALID_JSON, "not valid JSON at byte %zu: %s", sc.pos,
-                 sc.error ? sc.error : "syntax error");
+  return err_set(err, IEX_E_INVALID_JSON, "not valid JSON at byte %zu: %s",
+                 sc.pos, sc.error ? sc.error : "syntax error");
 }
 
 /* ---- The reference rule for configs ---------------------------------- */
@@ -351,11 +381,13 @@ static IexStatus check_refs(json_t *v, Buf *path, Err *err) {
       buf_puts(path, key);
       if (redact_is_secret_name(str_from_cstr(key)) &&
           (json_is_number(member) || json_is_boolean(member) ||
-           (json_is_string(member) && !is_reference(json_string_value(member))))) {
-        return err_set(err, IEX_E_SECRET_VALUE,
-                       "connections config: `%s` holds a value; store a reference to it "
-                       "instead (env:NAME or file:/path/to/file)",
-                       buf_cstr(path));
+           (json_is_string(member) &&
+            !is_reference(json_string_value(member))))) {
+        return err_set(
+            err, IEX_E_SECRET_VALUE,
+            "connections config: `%s` holds a value; store a reference to "
+            "it instead (env:NAME or file:/path/to/file)",
+            buf_cstr(path));
       }
       IexStatus rc = check_refs(member, path, err);
       if (rc != IEX_OK) return rc;
@@ -378,7 +410,8 @@ IexStatus redact_check_references(Str json, Err *err) {
   json_error_t jerr;
   json_t *root = json_loadb(json.ptr, json.len, JSON_DECODE_ANY, &jerr);
   if (!root)
-    return err_set(err, IEX_E_INVALID_JSON, "connections config is not valid JSON: %s (line %d)",
+    return err_set(err, IEX_E_INVALID_JSON,
+                   "connections config is not valid JSON: %s (line %d)",
                    jerr.text, jerr.line);
   Buf path;
   buf_init(&path, 4096);

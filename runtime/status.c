@@ -78,7 +78,8 @@ IexStatus err_set(Err *e, IexStatus code, const char *fmt, ...) {
 void err_prefix(Err *e, const char *fmt, ...) {
   if (!e) return;
   char old[sizeof e->message];
-  snprintf(old, sizeof old, "%s", e->message[0] ? e->message : status_message(e->code));
+  snprintf(old, sizeof old, "%s",
+           e->message[0] ? e->message : status_message(e->code));
   va_list ap;
   va_start(ap, fmt);
   int n = vsnprintf(e->message, sizeof e->message, fmt, ap);

@@ -37,10 +37,10 @@ typedef enum StatusGroup {
 ** it, usually on the stack; the buffers are fixed so that filling an Err
 ** never allocates and never fails (a longer message is cut). */
 typedef struct Err {
-  IexStatus code;      /* the code last set; IEX_OK when nothing failed */
-  int http_status;     /* HTTP status of the answer behind it; 0 if none */
-  char location[128];  /* flow location "flows/shop.iexflow:22:14"; "" if none */
-  char message[512];   /* what happened and what to do; "" if nothing */
+  IexStatus code;     /* the code last set; IEX_OK when nothing failed */
+  int http_status;    /* HTTP status of the answer behind it; 0 if none */
+  char location[128]; /* "flows/shop.iexflow:22:14", or "" */
+  char message[512];  /* what happened and what to do; "" if nothing */
 } Err;
 
 /* The generic message of `code` ("the store is locked"); static. */
@@ -61,7 +61,8 @@ void err_init(Err *e);
 ** end with `rc = err_set(err, IEX_E_..., "…", …)`. The message is a printf
 ** format. `e` may be NULL (the caller wants no detail); the HTTP status and
 ** location are left as they are. */
-IexStatus err_set(Err *e, IexStatus code, const char *fmt, ...) IEX_PRINTF(3, 4);
+IexStatus err_set(Err *e, IexStatus code, const char *fmt, ...)
+    IEX_PRINTF(3, 4);
 /* Put `prefix: ` in front of the message already in `e` (context added by
 ** an outer layer: "inbox of shop-to-books: …"). NULL `e` is allowed. */
 void err_prefix(Err *e, const char *fmt, ...) IEX_PRINTF(2, 3);

@@ -38,13 +38,18 @@ static const char *const effect_state_names[] = {
 
 #define NAME_OF(table, v) ((unsigned)(v) < ARRAY_LEN(table) ? (table)[v] : "?")
 
-const char *store_run_status_name(StoreRunStatus status) { return NAME_OF(run_status_names, status); }
-const char *store_stage_kind_name(StoreStageKind kind) { return NAME_OF(stage_kind_names, kind); }
+const char *store_run_status_name(StoreRunStatus status) {
+  return NAME_OF(run_status_names, status);
+}
+const char *store_stage_kind_name(StoreStageKind kind) {
+  return NAME_OF(stage_kind_names, kind);
+}
 const char *store_effect_state_name(StoreEffectState state) {
   return NAME_OF(effect_state_names, state);
 }
 
-static bool parse_name(const char *const *table, size_t n, const char *name, int *out) {
+static bool parse_name(const char *const *table, size_t n, const char *name,
+                       int *out) {
   for (size_t i = 0; name && i < n; i++) {
     if (strcmp(table[i], name) == 0) {
       *out = (int)i;
@@ -56,21 +61,24 @@ static bool parse_name(const char *const *table, size_t n, const char *name, int
 
 bool store_run_status_parse(const char *name, StoreRunStatus *out) {
   int v;
-  if (!parse_name(run_status_names, ARRAY_LEN(run_status_names), name, &v)) return false;
+  if (!parse_name(run_status_names, ARRAY_LEN(run_status_names), name, &v))
+    return false;
   *out = (StoreRunStatus)v;
   return true;
 }
 
 bool store_stage_kind_parse(const char *name, StoreStageKind *out) {
   int v;
-  if (!parse_name(stage_kind_names, ARRAY_LEN(stage_kind_names), name, &v)) return false;
+  if (!parse_name(stage_kind_names, ARRAY_LEN(stage_kind_names), name, &v))
+    return false;
   *out = (StoreStageKind)v;
   return true;
 }
 
 bool store_effect_state_parse(const char *name, StoreEffectState *out) {
   int v;
-  if (!parse_name(effect_state_names, ARRAY_LEN(effect_state_names), name, &v)) return false;
+  if (!parse_name(effect_state_names, ARRAY_LEN(effect_state_names), name, &v))
+    return false;
   *out = (StoreEffectState)v;
   return true;
 }
@@ -95,7 +103,9 @@ static const bool may_move[5][5] = {
 };
 
 bool store_effect_can_move(StoreEffectState from, StoreEffectState to) {
-  if ((unsigned)from >= ARRAY_LEN(may_move) || (unsigned)to >= ARRAY_LEN(may_move)) return false;
+  if ((unsigned)from >= ARRAY_LEN(may_move) ||
+      (unsigned)to >= ARRAY_LEN(may_move))
+    return false;
   return may_move[from][to];
 }
 
@@ -109,12 +119,16 @@ static IexStatus need_text(const char *what, const char *v, Err *err) {
 
 static IexStatus need_id(const char *what, int64_t id, Err *err) {
   if (id > 0) return IEX_OK;
-  return err_set(err, IEX_E_INVALID, "%s %lld is not a valid id", what, (long long)id);
+  return err_set(err, IEX_E_INVALID, "%s %lld is not a valid id", what,
+                 (long long)id);
 }
 
 /* JSON text (NULL allowed when `optional`). */
-static IexStatus need_json(const char *what, const char *json, bool optional, Err *err) {
-  if (!json) return optional ? IEX_OK : err_set(err, IEX_E_INVALID, "%s is missing", what);
+static IexStatus need_json(const char *what, const char *json, bool optional,
+                           Err *err) {
+  if (!json)
+    return optional ? IEX_OK
+                    : err_set(err, IEX_E_INVALID, "%s is missing", what);
   IexStatus rc = redact_check_json(str_from_cstr(json), err);
   if (rc != IEX_OK) err_prefix(err, "%s", what);
   return rc;
@@ -130,35 +144,42 @@ static IexStatus need_object(const char *what, const char *json, Err *err) {
 
 static IexStatus need_code(IexStatus code, Err *err) {
   if ((unsigned)code < IEX__STATUS_COUNT) return IEX_OK;
-  return err_set(err, IEX_E_MISUSE, "result code %d is not in status.def", (int)code);
+  return err_set(err, IEX_E_MISUSE, "result code %d is not in status.def",
+                 (int)code);
 }
 
 /* Integration names appear in commands and file names: keep them plain. */
 static IexStatus need_name(const char *name, Err *err) {
   IexStatus rc = need_text("integration name", name, err);
   if (rc != IEX_OK) return rc;
+  static const char allowed[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                "abcdefghijklmnopqrstuvwxyz"
+                                "0123456789._-";
   size_t len = strlen(name);
-  if (len > 64 || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                "0123456789._-") != len)
+  if (len > 64 || strspn(name, allowed) != len)
     return err_set(err, IEX_E_INVALID,
-                   "integration name `%.64s` may only hold letters, digits, '.', '_' and '-' "
-                   "(at most 64)",
+                   "integration name `%.64s` may only hold letters, digits, "
+                   "'.', '_' and '-' (at most 64)",
                    name);
   return IEX_OK;
 }
 
 /* ---- Open, close, transactions -------------------------------------- */
 
-IexStatus store_open(const char *path, const StoreOptions *opts, Store **out, Err *err) {
+IexStatus store_open(const char *path, const StoreOptions *opts, Store **out,
+                     Err *err) {
   StoreOptions o = {0};
   *out = NULL;
   if (opts) o = *opts;
   if (!o.clock) o.clock = &clock_system;
   if (o.busy_timeout_ms <= 0) o.busy_timeout_ms = 5000;
-  if (!path || !*path) return err_set(err, IEX_E_STORE_OPEN, "no store path given");
-  if (strncmp(path, "postgres://", 11) == 0 || strncmp(path, "postgresql://", 13) == 0)
+  if (!path || !*path)
+    return err_set(err, IEX_E_STORE_OPEN, "no store path given");
+  if (strncmp(path, "postgres://", 11) == 0 ||
+      strncmp(path, "postgresql://", 13) == 0)
     return err_set(err, IEX_E_STORE_OPEN,
-                   "this iex has no PostgreSQL store yet; give the path of an SQLite file");
+                   "this iex has no PostgreSQL store yet; give the path of "
+                   "an SQLite file");
   return store_sqlite_open(path, &o, out, err);
 }
 
@@ -174,37 +195,41 @@ void store_rollback(Store *s) { s->ops->rollback(s); }
 
 /* ---- Integrations and settings -------------------------------------- */
 
-IexStatus store_integration_add(Store *s, const StoreIntegrationNew *in, int64_t *id_out,
-                                Err *err) {
+IexStatus store_integration_add(Store *s, const StoreIntegrationNew *in,
+                                int64_t *id_out, Err *err) {
   IexStatus rc = need_name(in->name, err);
   if (rc == IEX_OK) rc = need_text("iexb hash", in->iexb_hash, err);
   if (rc == IEX_OK && in->iexb.len == 0)
     rc = err_set(err, IEX_E_INVALID, "the compiled flow (.iexb) is empty");
-  if (rc == IEX_OK) rc = need_object("connections config", in->connections_json, err);
-  if (rc == IEX_OK) rc = redact_check_references(str_from_cstr(in->connections_json), err);
+  if (rc == IEX_OK)
+    rc = need_object("connections config", in->connections_json, err);
+  if (rc == IEX_OK)
+    rc = redact_check_references(str_from_cstr(in->connections_json), err);
   if (rc != IEX_OK) return rc;
   return s->ops->integration_add(s, in, id_out, err);
 }
 
-IexStatus store_integration_get(Store *s, int64_t id, Arena *a, StoreIntegration *out, Err *err) {
+IexStatus store_integration_get(Store *s, int64_t id, Arena *a,
+                                StoreIntegration *out, Err *err) {
   IexStatus rc = need_id("integration", id, err);
   if (rc != IEX_OK) return rc;
   return s->ops->integration_get(s, id, NULL, a, out, err);
 }
 
-IexStatus store_integration_find(Store *s, const char *name, Arena *a, StoreIntegration *out,
-                                 Err *err) {
+IexStatus store_integration_find(Store *s, const char *name, Arena *a,
+                                 StoreIntegration *out, Err *err) {
   IexStatus rc = need_text("integration name", name, err);
   if (rc != IEX_OK) return rc;
   return s->ops->integration_get(s, 0, name, a, out, err);
 }
 
-IexStatus store_integration_list(Store *s, Arena *a, StoreIntegration **items, size_t *n_items,
-                                 Err *err) {
+IexStatus store_integration_list(Store *s, Arena *a, StoreIntegration **items,
+                                 size_t *n_items, Err *err) {
   return s->ops->integration_list(s, a, items, n_items, err);
 }
 
-IexStatus store_integration_activate(Store *s, int64_t id, int64_t activated_at_us, Err *err) {
+IexStatus store_integration_activate(Store *s, int64_t id,
+                                     int64_t activated_at_us, Err *err) {
   IexStatus rc = need_id("integration", id, err);
   if (rc != IEX_OK) return rc;
   return s->ops->integration_set_active(s, id, true, activated_at_us, err);
@@ -216,14 +241,15 @@ IexStatus store_integration_deactivate(Store *s, int64_t id, Err *err) {
   return s->ops->integration_set_active(s, id, false, 0, err);
 }
 
-IexStatus store_settings_get(Store *s, int64_t integration_id, Arena *a, const char **json_out,
-                             Err *err) {
+IexStatus store_settings_get(Store *s, int64_t integration_id, Arena *a,
+                             const char **json_out, Err *err) {
   IexStatus rc = need_id("integration", integration_id, err);
   if (rc != IEX_OK) return rc;
   return s->ops->settings_get(s, integration_id, a, json_out, err);
 }
 
-IexStatus store_settings_set(Store *s, int64_t integration_id, const char *json, Err *err) {
+IexStatus store_settings_set(Store *s, int64_t integration_id, const char *json,
+                             Err *err) {
   IexStatus rc = need_id("integration", integration_id, err);
   if (rc == IEX_OK) rc = need_object("settings", json, err);
   if (rc != IEX_OK) return rc;
@@ -232,14 +258,16 @@ IexStatus store_settings_set(Store *s, int64_t integration_id, const char *json,
 
 /* ---- Inbox and cursors ---------------------------------------------- */
 
-IexStatus store_inbox_add(Store *s, const StoreEvent *ev, int64_t *id_out, bool *is_duplicate,
-                          Err *err) {
+IexStatus store_inbox_add(Store *s, const StoreEvent *ev, int64_t *id_out,
+                          bool *is_duplicate, Err *err) {
   char *headers = NULL;
   IexStatus rc = need_id("integration", ev->integration_id, err);
   if (rc == IEX_OK) rc = need_text("dedup key", ev->dedup_key, err);
   if (rc == IEX_OK) rc = need_text("event source", ev->source, err);
   if (rc == IEX_OK) {
-    rc = redact_headers(str_from_cstr(ev->headers_json ? ev->headers_json : "{}"), &headers, err);
+    rc = redact_headers(
+        str_from_cstr(ev->headers_json ? ev->headers_json : "{}"), &headers,
+        err);
     if (rc != IEX_OK) err_prefix(err, "event headers");
   }
   if (rc == IEX_OK) {
@@ -252,20 +280,22 @@ IexStatus store_inbox_add(Store *s, const StoreEvent *ev, int64_t *id_out, bool 
   return rc;
 }
 
-IexStatus store_inbox_pending(Store *s, size_t limit, Arena *a, StoreInboxItem **items,
-                              size_t *n_items, Err *err) {
+IexStatus store_inbox_pending(Store *s, size_t limit, Arena *a,
+                              StoreInboxItem **items, size_t *n_items,
+                              Err *err) {
   return s->ops->inbox_pending(s, limit ? limit : 100, a, items, n_items, err);
 }
 
-IexStatus store_inbox_done(Store *s, int64_t id, int64_t transfer_id, const char *outcome,
-                           Err *err) {
+IexStatus store_inbox_done(Store *s, int64_t id, int64_t transfer_id,
+                           const char *outcome, Err *err) {
   IexStatus rc = need_id("inbox event", id, err);
   if (rc == IEX_OK) rc = need_text("outcome", outcome, err);
   if (rc != IEX_OK) return rc;
   return s->ops->inbox_done(s, id, transfer_id, outcome, err);
 }
 
-IexStatus store_cursor_get(Store *s, int64_t integration_id, const char *record_type, Arena *a,
+IexStatus store_cursor_get(Store *s, int64_t integration_id,
+                           const char *record_type, Arena *a,
                            const char **value_out, Err *err) {
   IexStatus rc = need_id("integration", integration_id, err);
   if (rc == IEX_OK) rc = need_text("record type", record_type, err);
@@ -273,8 +303,9 @@ IexStatus store_cursor_get(Store *s, int64_t integration_id, const char *record_
   return s->ops->cursor_get(s, integration_id, record_type, a, value_out, err);
 }
 
-IexStatus store_cursor_set(Store *s, int64_t integration_id, const char *record_type,
-                           const char *value, Err *err) {
+IexStatus store_cursor_set(Store *s, int64_t integration_id,
+                           const char *record_type, const char *value,
+                           Err *err) {
   IexStatus rc = need_id("integration", integration_id, err);
   if (rc == IEX_OK) rc = need_text("record type", record_type, err);
   if (rc == IEX_OK) rc = need_text("cursor value", value, err);
@@ -284,43 +315,48 @@ IexStatus store_cursor_set(Store *s, int64_t integration_id, const char *record_
 
 /* ---- Transfers and revisions ---------------------------------------- */
 
-IexStatus store_transfer_get_or_add(Store *s, int64_t integration_id, const char *source_id,
-                                    const char *display_key, int64_t *id_out, bool *created,
-                                    Err *err) {
+IexStatus store_transfer_get_or_add(Store *s, int64_t integration_id,
+                                    const char *source_id,
+                                    const char *display_key, int64_t *id_out,
+                                    bool *created, Err *err) {
   bool ignored;
   IexStatus rc = need_id("integration", integration_id, err);
   if (rc == IEX_OK) rc = need_text("source record id", source_id, err);
   if (rc != IEX_OK) return rc;
   if (!display_key || !*display_key) display_key = source_id;
-  return s->ops->transfer_get_or_add(s, integration_id, source_id, display_key, id_out,
-                                     created ? created : &ignored, err);
+  return s->ops->transfer_get_or_add(s, integration_id, source_id, display_key,
+                                     id_out, created ? created : &ignored, err);
 }
 
-IexStatus store_transfer_get(Store *s, int64_t id, Arena *a, StoreTransfer *out, Err *err) {
+IexStatus store_transfer_get(Store *s, int64_t id, Arena *a, StoreTransfer *out,
+                             Err *err) {
   IexStatus rc = need_id("transfer", id, err);
   if (rc != IEX_OK) return rc;
   return s->ops->transfer_get(s, id, a, out, err);
 }
 
-IexStatus store_revision_add(Store *s, int64_t transfer_id, const char *data_json,
-                             const char *source_time, int64_t inbox_id, int64_t *id_out,
-                             bool *is_new, Err *err) {
+IexStatus store_revision_add(Store *s, int64_t transfer_id,
+                             const char *data_json, const char *source_time,
+                             int64_t inbox_id, int64_t *id_out, bool *is_new,
+                             Err *err) {
   bool ignored;
   IexStatus rc = need_id("transfer", transfer_id, err);
   if (rc == IEX_OK) rc = need_json("revision data", data_json, false, err);
   if (rc != IEX_OK) return rc;
-  return s->ops->revision_add(s, transfer_id, data_json, source_time, inbox_id, id_out,
-                              is_new ? is_new : &ignored, err);
+  return s->ops->revision_add(s, transfer_id, data_json, source_time, inbox_id,
+                              id_out, is_new ? is_new : &ignored, err);
 }
 
-IexStatus store_revision_get(Store *s, int64_t id, Arena *a, StoreRevision *out, Err *err) {
+IexStatus store_revision_get(Store *s, int64_t id, Arena *a, StoreRevision *out,
+                             Err *err) {
   IexStatus rc = need_id("revision", id, err);
   if (rc != IEX_OK) return rc;
   return s->ops->revision_get(s, id, a, out, err);
 }
 
-IexStatus store_revision_list(Store *s, int64_t transfer_id, Arena *a, StoreRevision **items,
-                              size_t *n_items, Err *err) {
+IexStatus store_revision_list(Store *s, int64_t transfer_id, Arena *a,
+                              StoreRevision **items, size_t *n_items,
+                              Err *err) {
   return s->ops->revision_list(s, transfer_id, a, items, n_items, err);
 }
 
@@ -330,80 +366,90 @@ static IexStatus need_outcome(const StoreOutcome *o, Err *err) {
   return o ? need_code(o->code, err) : IEX_OK;
 }
 
-IexStatus store_run_add(Store *s, int64_t revision_id, int64_t due_at_us, const char *reason,
-                        int64_t *id_out, Err *err) {
+IexStatus store_run_add(Store *s, int64_t revision_id, int64_t due_at_us,
+                        const char *reason, int64_t *id_out, Err *err) {
   IexStatus rc = need_id("revision", revision_id, err);
   if (rc == IEX_OK) rc = need_text("run reason", reason, err);
   if (rc != IEX_OK) return rc;
-  return s->ops->run_add(s, revision_id, due_at_us ? due_at_us : store_now(s), reason, id_out,
-                         err);
+  return s->ops->run_add(s, revision_id, due_at_us ? due_at_us : store_now(s),
+                         reason, id_out, err);
 }
 
-IexStatus store_run_claim(Store *s, const char *worker_id, int64_t lease_us, Arena *a,
-                          StoreRun *out, bool *claimed, Err *err) {
+IexStatus store_run_claim(Store *s, const char *worker_id, int64_t lease_us,
+                          Arena *a, StoreRun *out, bool *claimed, Err *err) {
   IexStatus rc = need_text("worker id", worker_id, err);
   if (rc == IEX_OK && lease_us <= 0)
-    rc = err_set(err, IEX_E_INVALID, "a lease must last longer than 0 microseconds");
+    rc = err_set(err, IEX_E_INVALID,
+                 "a lease must last longer than 0 microseconds");
   if (rc != IEX_OK) return rc;
   return s->ops->run_claim(s, worker_id, lease_us, a, out, claimed, err);
 }
 
-IexStatus store_run_renew(Store *s, int64_t run_id, const char *worker_id, int64_t lease_us,
-                          Err *err) {
+IexStatus store_run_renew(Store *s, int64_t run_id, const char *worker_id,
+                          int64_t lease_us, Err *err) {
   IexStatus rc = need_id("run", run_id, err);
   if (rc == IEX_OK) rc = need_text("worker id", worker_id, err);
   if (rc != IEX_OK) return rc;
   return s->ops->run_renew(s, run_id, worker_id, lease_us, err);
 }
 
-IexStatus store_run_finish(Store *s, int64_t run_id, const char *worker_id, StoreRunStatus status,
-                           const StoreOutcome *outcome, Err *err) {
+IexStatus store_run_finish(Store *s, int64_t run_id, const char *worker_id,
+                           StoreRunStatus status, const StoreOutcome *outcome,
+                           Err *err) {
   IexStatus rc = need_id("run", run_id, err);
   if (rc == IEX_OK) rc = need_text("worker id", worker_id, err);
   if (rc == IEX_OK) rc = need_outcome(outcome, err);
   if (rc == IEX_OK && status != STORE_RUN_DONE && status != STORE_RUN_SKIPPED &&
       status != STORE_RUN_FAILED && status != STORE_RUN_ATTENTION)
-    rc = err_set(err, IEX_E_MISUSE, "a run cannot finish as `%s`", store_run_status_name(status));
+    rc = err_set(err, IEX_E_MISUSE, "a run cannot finish as `%s`",
+                 store_run_status_name(status));
   if (rc != IEX_OK) return rc;
-  return s->ops->run_finish(s, run_id, worker_id, status, outcome, 0, NULL, err);
+  return s->ops->run_finish(s, run_id, worker_id, status, outcome, 0, NULL,
+                            err);
 }
 
-IexStatus store_run_retry(Store *s, int64_t run_id, const char *worker_id, int64_t due_at_us,
-                          const StoreOutcome *outcome, int64_t *next_id_out, Err *err) {
+IexStatus store_run_retry(Store *s, int64_t run_id, const char *worker_id,
+                          int64_t due_at_us, const StoreOutcome *outcome,
+                          int64_t *next_id_out, Err *err) {
   int64_t ignored;
   IexStatus rc = need_id("run", run_id, err);
   if (rc == IEX_OK) rc = need_text("worker id", worker_id, err);
   if (rc == IEX_OK) rc = need_outcome(outcome, err);
   if (rc != IEX_OK) return rc;
   if (due_at_us <= 0) due_at_us = store_now(s);
-  return s->ops->run_finish(s, run_id, worker_id, STORE_RUN_WAITING, outcome, due_at_us,
-                            next_id_out ? next_id_out : &ignored, err);
+  return s->ops->run_finish(s, run_id, worker_id, STORE_RUN_WAITING, outcome,
+                            due_at_us, next_id_out ? next_id_out : &ignored,
+                            err);
 }
 
-IexStatus store_run_get(Store *s, int64_t id, Arena *a, StoreRun *out, Err *err) {
+IexStatus store_run_get(Store *s, int64_t id, Arena *a, StoreRun *out,
+                        Err *err) {
   IexStatus rc = need_id("run", id, err);
   if (rc != IEX_OK) return rc;
   return s->ops->run_get(s, id, a, out, err);
 }
 
-IexStatus store_run_list(Store *s, int64_t transfer_id, Arena *a, StoreRun **items,
-                         size_t *n_items, Err *err) {
+IexStatus store_run_list(Store *s, int64_t transfer_id, Arena *a,
+                         StoreRun **items, size_t *n_items, Err *err) {
   return s->ops->run_list(s, transfer_id, a, items, n_items, err);
 }
 
 IexStatus store_transfers_failed(Store *s, int64_t integration_id, Arena *a,
-                                 StoreTransfer **items, size_t *n_items, Err *err) {
+                                 StoreTransfer **items, size_t *n_items,
+                                 Err *err) {
   return s->ops->transfers_failed(s, integration_id, a, items, n_items, err);
 }
 
 /* ---- Stages --------------------------------------------------------- */
 
-IexStatus store_stage_add(Store *s, const StoreStageNew *in, int64_t *id_out, Err *err) {
+IexStatus store_stage_add(Store *s, const StoreStageNew *in, int64_t *id_out,
+                          Err *err) {
   char *data = NULL;
   IexStatus rc = need_id("run", in->run_id, err);
   if (rc == IEX_OK) rc = need_code(in->outcome.code, err);
   if (rc == IEX_OK && (unsigned)in->kind >= ARRAY_LEN(stage_kind_names))
-    rc = err_set(err, IEX_E_MISUSE, "stage kind %d does not exist", (int)in->kind);
+    rc = err_set(err, IEX_E_MISUSE, "stage kind %d does not exist",
+                 (int)in->kind);
   if (rc == IEX_OK && in->data_json) {
     /* A recorded request carries its headers: the secrets rule applies. */
     rc = redact_nested_headers(str_from_cstr(in->data_json), &data, err);
@@ -422,15 +468,15 @@ IexStatus store_stage_add(Store *s, const StoreStageNew *in, int64_t *id_out, Er
   return rc;
 }
 
-IexStatus store_stage_list(Store *s, int64_t run_id, Arena *a, StoreStage **items,
-                           size_t *n_items, Err *err) {
+IexStatus store_stage_list(Store *s, int64_t run_id, Arena *a,
+                           StoreStage **items, size_t *n_items, Err *err) {
   return s->ops->stage_list(s, run_id, a, items, n_items, err);
 }
 
 /* ---- Effects -------------------------------------------------------- */
 
-IexStatus store_effect_reserve(Store *s, const StoreEffectNew *in, Arena *a, StoreEffect *out,
-                               bool *created, Err *err) {
+IexStatus store_effect_reserve(Store *s, const StoreEffectNew *in, Arena *a,
+                               StoreEffect *out, bool *created, Err *err) {
   bool ignored;
   IexStatus rc = need_id("transfer", in->transfer_id, err);
   if (rc == IEX_OK) rc = need_id("revision", in->revision_id, err);
@@ -441,58 +487,64 @@ IexStatus store_effect_reserve(Store *s, const StoreEffectNew *in, Arena *a, Sto
   if (rc == IEX_OK) rc = need_text("operation", in->operation, err);
   if (rc == IEX_OK) rc = need_text("effect reference", in->reference, err);
   if (rc != IEX_OK) return rc;
-  return s->ops->effect_reserve(s, in, a, out, created ? created : &ignored, err);
+  return s->ops->effect_reserve(s, in, a, out, created ? created : &ignored,
+                                err);
 }
 
-IexStatus store_effect_start(Store *s, int64_t effect_id, int64_t run_id, Err *err) {
+IexStatus store_effect_start(Store *s, int64_t effect_id, int64_t run_id,
+                             Err *err) {
   IexStatus rc = need_id("effect", effect_id, err);
   if (rc == IEX_OK) rc = need_id("run", run_id, err);
   if (rc != IEX_OK) return rc;
-  return s->ops->effect_move(s, effect_id, STORE_EFFECT_STARTED, run_id, NULL, NULL, NULL, NULL,
-                             err);
+  return s->ops->effect_move(s, effect_id, STORE_EFFECT_STARTED, run_id, NULL,
+                             NULL, NULL, NULL, err);
 }
 
-IexStatus store_effect_done(Store *s, int64_t effect_id, const char *result_json,
-                            const char *external_id, bool *counted, Err *err) {
+IexStatus store_effect_done(Store *s, int64_t effect_id,
+                            const char *result_json, const char *external_id,
+                            bool *counted, Err *err) {
   bool ignored;
   IexStatus rc = need_id("effect", effect_id, err);
   if (rc == IEX_OK) rc = need_json("effect result", result_json, true, err);
   if (rc != IEX_OK) return rc;
-  return s->ops->effect_move(s, effect_id, STORE_EFFECT_DONE, 0, result_json, external_id, NULL,
-                             counted ? counted : &ignored, err);
+  return s->ops->effect_move(s, effect_id, STORE_EFFECT_DONE, 0, result_json,
+                             external_id, NULL, counted ? counted : &ignored,
+                             err);
 }
 
-IexStatus store_effect_refused(Store *s, int64_t effect_id, const char *reason, Err *err) {
+IexStatus store_effect_refused(Store *s, int64_t effect_id, const char *reason,
+                               Err *err) {
   IexStatus rc = need_id("effect", effect_id, err);
   if (rc == IEX_OK) rc = need_text("refusal reason", reason, err);
   if (rc != IEX_OK) return rc;
-  return s->ops->effect_move(s, effect_id, STORE_EFFECT_REFUSED, 0, NULL, NULL, reason, NULL,
-                             err);
+  return s->ops->effect_move(s, effect_id, STORE_EFFECT_REFUSED, 0, NULL, NULL,
+                             reason, NULL, err);
 }
 
-IexStatus store_effect_unknown(Store *s, int64_t effect_id, const char *reason, Err *err) {
+IexStatus store_effect_unknown(Store *s, int64_t effect_id, const char *reason,
+                               Err *err) {
   IexStatus rc = need_id("effect", effect_id, err);
   if (rc == IEX_OK) rc = need_text("reason", reason, err);
   if (rc != IEX_OK) return rc;
-  return s->ops->effect_move(s, effect_id, STORE_EFFECT_UNKNOWN, 0, NULL, NULL, reason, NULL,
-                             err);
+  return s->ops->effect_move(s, effect_id, STORE_EFFECT_UNKNOWN, 0, NULL, NULL,
+                             reason, NULL, err);
 }
 
-IexStatus store_effect_find(Store *s, int64_t transfer_id, const char *key, Arena *a,
-                            StoreEffect *out, bool *found, Err *err) {
+IexStatus store_effect_find(Store *s, int64_t transfer_id, const char *key,
+                            Arena *a, StoreEffect *out, bool *found, Err *err) {
   IexStatus rc = need_id("transfer", transfer_id, err);
   if (rc == IEX_OK) rc = need_text("effect key", key, err);
   if (rc != IEX_OK) return rc;
   return s->ops->effect_find(s, transfer_id, key, a, out, found, err);
 }
 
-IexStatus store_effect_list_unsettled(Store *s, Arena *a, StoreEffect **items, size_t *n_items,
-                                      Err *err) {
+IexStatus store_effect_list_unsettled(Store *s, Arena *a, StoreEffect **items,
+                                      size_t *n_items, Err *err) {
   return s->ops->effect_list_unsettled(s, a, items, n_items, err);
 }
 
-IexStatus store_effect_list(Store *s, int64_t transfer_id, Arena *a, StoreEffect **items,
-                            size_t *n_items, Err *err) {
+IexStatus store_effect_list(Store *s, int64_t transfer_id, Arena *a,
+                            StoreEffect **items, size_t *n_items, Err *err) {
   return s->ops->effect_list(s, transfer_id, a, items, n_items, err);
 }
 
@@ -502,12 +554,13 @@ IexStatus store_usage_month(Store *s, int year, int month, int64_t quota,
                             int64_t integration_id, StoreUsage *out, Err *err) {
   if (month < 1 || month > 12 || year < 1970 || year > 9999)
     return err_set(err, IEX_E_INVALID, "%04d-%02d is not a month", year, month);
-  if (quota < 0) return err_set(err, IEX_E_INVALID, "a quota cannot be negative");
+  if (quota < 0)
+    return err_set(err, IEX_E_INVALID, "a quota cannot be negative");
   int64_t used = 0;
   /* The month is [first instant, first instant of the next) in UTC. */
   IexStatus rc = s->ops->usage_count(s, clock_utc_us(year, month, 1, 0, 0, 0),
-                                     clock_utc_us(year, month + 1, 1, 0, 0, 0), integration_id,
-                                     &used, err);
+                                     clock_utc_us(year, month + 1, 1, 0, 0, 0),
+                                     integration_id, &used, err);
   if (rc != IEX_OK) return rc;
   out->year = year;
   out->month = month;
@@ -520,23 +573,26 @@ IexStatus store_usage_month(Store *s, int year, int month, int64_t quota,
 
 /* ---- Outbox --------------------------------------------------------- */
 
-IexStatus store_outbox_add(Store *s, const StoreMessageNew *in, int64_t *id_out, bool *created,
-                           Err *err) {
+IexStatus store_outbox_add(Store *s, const StoreMessageNew *in, int64_t *id_out,
+                           bool *created, Err *err) {
   bool ignored;
   IexStatus rc = need_text("message key", in->key, err);
   if (rc == IEX_OK) rc = need_text("message kind", in->kind, err);
   if (rc == IEX_OK) rc = need_text("recipient", in->recipient, err);
   if (rc == IEX_OK) rc = need_text("subject", in->subject, err);
-  if (rc == IEX_OK && !in->body) rc = err_set(err, IEX_E_INVALID, "message body is missing");
+  if (rc == IEX_OK && !in->body)
+    rc = err_set(err, IEX_E_INVALID, "message body is missing");
   if (rc != IEX_OK) return rc;
   return s->ops->outbox_add(s, in, id_out, created ? created : &ignored, err);
 }
 
-IexStatus store_outbox_claim(Store *s, const char *worker_id, int64_t lease_us, Arena *a,
-                             StoreMessage *out, bool *claimed, Err *err) {
+IexStatus store_outbox_claim(Store *s, const char *worker_id, int64_t lease_us,
+                             Arena *a, StoreMessage *out, bool *claimed,
+                             Err *err) {
   IexStatus rc = need_text("worker id", worker_id, err);
   if (rc == IEX_OK && lease_us <= 0)
-    rc = err_set(err, IEX_E_INVALID, "a lease must last longer than 0 microseconds");
+    rc = err_set(err, IEX_E_INVALID,
+                 "a lease must last longer than 0 microseconds");
   if (rc != IEX_OK) return rc;
   return s->ops->outbox_claim(s, worker_id, lease_us, a, out, claimed, err);
 }
@@ -547,8 +603,8 @@ IexStatus store_outbox_sent(Store *s, int64_t id, Err *err) {
   return s->ops->outbox_sent(s, id, err);
 }
 
-IexStatus store_outbox_defer(Store *s, int64_t id, int64_t due_at_us, const char *error,
-                             Err *err) {
+IexStatus store_outbox_defer(Store *s, int64_t id, int64_t due_at_us,
+                             const char *error, Err *err) {
   IexStatus rc = need_id("message", id, err);
   if (rc == IEX_OK) rc = need_text("send error", error, err);
   if (rc != IEX_OK) return rc;
@@ -557,18 +613,19 @@ IexStatus store_outbox_defer(Store *s, int64_t id, int64_t due_at_us, const char
 
 /* ---- Queries -------------------------------------------------------- */
 
-IexStatus store_log(Store *s, const StoreLogFilter *f, Arena *a, StoreTransfer **items,
-                    size_t *n_items, Err *err) {
+IexStatus store_log(Store *s, const StoreLogFilter *f, Arena *a,
+                    StoreTransfer **items, size_t *n_items, Err *err) {
   StoreLogFilter copy = f ? *f : (StoreLogFilter){0};
   if (copy.limit == 0) copy.limit = 50;
   if ((unsigned)copy.status >= ARRAY_LEN(run_status_names))
-    return err_set(err, IEX_E_MISUSE, "run status %d does not exist", (int)copy.status);
+    return err_set(err, IEX_E_MISUSE, "run status %d does not exist",
+                   (int)copy.status);
   if (copy.key && !*copy.key) copy.key = NULL;
   return s->ops->log(s, &copy, a, items, n_items, err);
 }
 
-IexStatus store_transfer_show(Store *s, int64_t id, Arena *a, StoreTransferDetail *out,
-                              Err *err) {
+IexStatus store_transfer_show(Store *s, int64_t id, Arena *a,
+                              StoreTransferDetail *out, Err *err) {
   IexStatus rc = need_id("transfer", id, err);
   if (rc != IEX_OK) return rc;
   return s->ops->transfer_show(s, id, a, out, err);

@@ -16,7 +16,7 @@
 ** several statements (store_transfer_show) run in one read transaction,
 ** so they see one snapshot.
 **
-** Statements. Each SQL text is written once in SQL_STATEMENTS below, with
+** Statements. Each SQL text is written once, in sql_text below, with
 ** numbered parameters; it is prepared on first use and kept for the life
 ** of the Store. No SQL is ever formatted from values: the log query is put
 ** together from constant pieces, one cached statement per combination of
@@ -34,205 +34,333 @@
 #include "runtime/crash.h"
 #include "runtime/store_int.h"
 
-/* The columns read by the row readers below, in their order. */
-#define INTEGRATION_COLUMNS \
-  "id, name, iexb, iexb_hash, connections, activated_at, is_active, created_at, updated_at"
-#define INBOX_COLUMNS                                                                        \
-  "id, integration_id, dedup_key, source, topic, headers, body, received_at, processed_at, " \
-  "outcome, transfer_id, n_duplicates"
-#define TRANSFER_COLUMNS                                                                    \
-  "t.id, t.integration_id, i.name, t.source_id, t.display_key, t.status, t.code, "          \
-  "t.message, t.location, (SELECT count(*) FROM revisions WHERE transfer_id = t.id), "      \
-  "(SELECT count(*) FROM runs WHERE transfer_id = t.id), t.created_at, t.updated_at "       \
-  "FROM transfers t JOIN integrations i ON i.id = t.integration_id"
-#define REVISION_COLUMNS \
-  "id, transfer_id, number, data, source_time, inbox_id, created_at FROM revisions"
-#define RUN_COLUMNS                                                                          \
-  "r.id, r.transfer_id, r.revision_id, t.integration_id, r.attempt, r.reason, r.status, "    \
-  "r.due_at, r.lease_owner, r.lease_expires_at, r.n_claims, r.started_at, r.finished_at, "   \
-  "r.code, r.message, r.location, r.created_at FROM runs r JOIN transfers t ON t.id = "      \
-  "r.transfer_id"
-#define STAGE_COLUMNS \
-  "id, run_id, step, kind, data, code, message, location, started_at, finished_at FROM stages"
-#define EFFECT_COLUMNS                                                                     \
-  "id, transfer_id, revision_id, run_id, key, step, target_system, operation, reference, " \
-  "counts_usage, state, attempts, external_id, result, reason, reserved_at, started_at, "  \
-  "finished_at, unknown_since, updated_at FROM effects"
-
-/* SQL(ID, text): every statement, prepared on first use. */
-#define SQL_STATEMENTS(SQL)                                                                   \
-  SQL(BEGIN, "BEGIN IMMEDIATE")                                                               \
-  SQL(BEGIN_READ, "BEGIN")                                                                    \
-  SQL(COMMIT, "COMMIT")                                                                       \
-  SQL(ROLLBACK, "ROLLBACK")                                                                   \
-  SQL(SAVEPOINT, "SAVEPOINT store_op")                                                        \
-  SQL(RELEASE, "RELEASE store_op")                                                            \
-  SQL(ROLLBACK_TO, "ROLLBACK TO store_op")                                                    \
-  SQL(INTEGRITY_CHECK, "PRAGMA integrity_check")                                              \
-  SQL(FOREIGN_KEY_CHECK, "PRAGMA foreign_key_check")                                          \
-  /* integrations and settings */                                                             \
-  SQL(INTEGRATION_ADD,                                                                        \
-      "INSERT INTO integrations (name, iexb, iexb_hash, connections, activated_at, "          \
-      "is_active, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)")           \
-  SQL(INTEGRATION_GET,                                                                        \
-      "SELECT " INTEGRATION_COLUMNS " FROM integrations WHERE id = ?1 OR name = ?2")          \
-  SQL(INTEGRATION_LIST, "SELECT id, name, NULL, iexb_hash, connections, activated_at, "       \
-                        "is_active, created_at, updated_at FROM integrations ORDER BY name")  \
-  SQL(INTEGRATION_EXISTS, "SELECT 1 FROM integrations WHERE id = ?1")                         \
-  SQL(INTEGRATION_SET_ACTIVE,                                                                 \
-      "UPDATE integrations SET is_active = ?2, activated_at = CASE WHEN ?3 > 0 THEN ?3 ELSE " \
-      "activated_at END, updated_at = ?4 WHERE id = ?1")                                      \
-  SQL(SETTINGS_GET,                                                                           \
-      "SELECT json FROM settings WHERE integration_id = ?1 ORDER BY version DESC LIMIT 1")    \
-  SQL(SETTINGS_SET,                                                                           \
-      "INSERT INTO settings (integration_id, version, json, set_at) SELECT ?1, "              \
-      "coalesce(max(version), 0) + 1, ?2, ?3 FROM settings WHERE integration_id = ?1")        \
-  /* inbox and cursors */                                                                     \
-  SQL(INBOX_ADD,                                                                              \
-      "INSERT INTO inbox (integration_id, dedup_key, source, topic, headers, body, "          \
-      "received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (integration_id, "        \
-      "dedup_key) DO UPDATE SET n_duplicates = n_duplicates + 1, last_duplicate_at = "        \
-      "excluded.received_at RETURNING id, n_duplicates")                                      \
-  SQL(INBOX_PENDING, "SELECT " INBOX_COLUMNS " FROM inbox WHERE processed_at IS NULL "        \
-                     "ORDER BY id LIMIT ?1")                                                  \
-  SQL(INBOX_DONE, "UPDATE inbox SET processed_at = ?2, outcome = ?3, transfer_id = "          \
-                  "nullif(?4, 0) WHERE id = ?1")                                              \
-  SQL(CURSOR_GET, "SELECT value FROM cursors WHERE integration_id = ?1 AND record_type = ?2") \
-  SQL(CURSOR_SET,                                                                             \
-      "INSERT INTO cursors (integration_id, record_type, value, updated_at) VALUES (?1, ?2, " \
-      "?3, ?4) ON CONFLICT (integration_id, record_type) DO UPDATE SET value = "              \
-      "excluded.value, updated_at = excluded.updated_at")                                     \
-  /* transfers and revisions */                                                               \
-  SQL(TRANSFER_FIND,                                                                          \
-      "SELECT id, display_key FROM transfers WHERE integration_id = ?1 AND source_id = ?2")   \
-  SQL(TRANSFER_ADD,                                                                           \
-      "INSERT INTO transfers (integration_id, source_id, display_key, status, created_at, "   \
-      "updated_at) VALUES (?1, ?2, ?3, 'queued', ?4, ?4)")                                    \
-  SQL(TRANSFER_SET_KEY, "UPDATE transfers SET display_key = ?2 WHERE id = ?1")                \
-  SQL(TRANSFER_GET, "SELECT " TRANSFER_COLUMNS " WHERE t.id = ?1")                            \
-  SQL(TRANSFER_TOUCH, "UPDATE transfers SET updated_at = ?2 WHERE id = ?1")                   \
-  SQL(TRANSFER_QUEUED,                                                                        \
-      "UPDATE transfers SET status = CASE status WHEN 'running' THEN status ELSE 'queued' "   \
-      "END, updated_at = ?2 WHERE id = (SELECT transfer_id FROM revisions WHERE id = ?1)")    \
-  SQL(TRANSFER_SET_STATUS, "UPDATE transfers SET status = ?2, code = ?3, message = ?4, "      \
-                           "location = ?5, updated_at = ?6 WHERE id = ?1")                    \
-  SQL(TRANSFER_RUNNING,                                                                       \
-      "UPDATE transfers SET status = 'running', updated_at = ?2 WHERE id = ?1")               \
-  SQL(TRANSFERS_FAILED, "SELECT " TRANSFER_COLUMNS " WHERE t.status = 'failed' AND (?1 = 0 "  \
-                        "OR t.integration_id = ?1) ORDER BY t.updated_at, t.id")              \
-  SQL(REVISION_LATEST, "SELECT id, number, data FROM revisions WHERE transfer_id = ?1 "       \
-                       "ORDER BY number DESC LIMIT 1")                                        \
-  SQL(REVISION_ADD,                                                                           \
-      "INSERT INTO revisions (transfer_id, number, data, source_time, inbox_id, created_at) " \
-      "VALUES (?1, ?2, ?3, ?4, nullif(?5, 0), ?6)")                                           \
-  SQL(REVISION_GET, "SELECT " REVISION_COLUMNS " WHERE id = ?1")                              \
-  SQL(REVISION_LIST, "SELECT " REVISION_COLUMNS " WHERE transfer_id = ?1 ORDER BY number")    \
-  /* runs */                                                                                  \
-  SQL(RUN_ADD,                                                                                \
-      "INSERT INTO runs (transfer_id, revision_id, attempt, reason, status, due_at, "         \
-      "created_at) SELECT v.transfer_id, v.id, (SELECT count(*) FROM runs WHERE revision_id " \
-      "= v.id) + 1, ?2, 'queued', ?3, ?4 FROM revisions v WHERE v.id = ?1")                   \
-  /* The oldest due run: queued, or running under an expired lease; never a  */             \
-  /* transfer another worker holds, never an inactive integration's. */                       \
-  SQL(RUN_PICK,                                                                               \
-      "SELECT r.id, r.transfer_id FROM runs r JOIN transfers t ON t.id = r.transfer_id "      \
-      "JOIN integrations i ON i.id = t.integration_id WHERE r.status IN ('queued', "          \
-      "'running') AND r.due_at <= ?1 AND (r.status = 'queued' OR r.lease_expires_at <= ?1) "  \
-      "AND i.is_active = 1 AND NOT EXISTS (SELECT 1 FROM runs o WHERE o.transfer_id = "       \
-      "r.transfer_id AND o.status = 'running' AND o.id <> r.id AND o.lease_expires_at > ?1) " \
-      "ORDER BY r.due_at, r.id LIMIT 1")                                                      \
-  SQL(RUN_TAKE, "UPDATE runs SET status = 'running', lease_owner = ?2, lease_expires_at = ?3, " \
-                "n_claims = n_claims + 1, started_at = coalesce(started_at, ?4) WHERE id = ?1") \
-  SQL(RUN_RENEW, "UPDATE runs SET lease_expires_at = ?3 WHERE id = ?1 AND status = "          \
-                 "'running' AND lease_owner = ?2")                                            \
-  SQL(RUN_FINISH,                                                                             \
-      "UPDATE runs SET status = ?3, finished_at = ?4, code = ?5, message = ?6, location = "   \
-      "?7, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?1 AND status = 'running' " \
-      "AND lease_owner = ?2 RETURNING transfer_id")                                           \
-  SQL(RUN_STATE, "SELECT status, lease_owner FROM runs WHERE id = ?1")                        \
-  SQL(RUN_ADD_RETRY,                                                                          \
-      "INSERT INTO runs (transfer_id, revision_id, attempt, reason, status, due_at, "         \
-      "created_at) SELECT transfer_id, revision_id, attempt + 1, 'retry', 'queued', ?2, ?3 "  \
-      "FROM runs WHERE id = ?1")                                                              \
-  SQL(RUN_GET, "SELECT " RUN_COLUMNS " WHERE r.id = ?1")                                      \
-  SQL(RUN_LIST, "SELECT " RUN_COLUMNS " WHERE r.transfer_id = ?1 ORDER BY r.id")              \
-  /* stages */                                                                                \
-  SQL(STAGE_ADD, "INSERT INTO stages (run_id, step, kind, data, code, message, location, "    \
-                 "started_at, finished_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")      \
-  SQL(STAGE_LIST, "SELECT " STAGE_COLUMNS " WHERE run_id = ?1 ORDER BY id")                   \
-  SQL(STAGE_LIST_TRANSFER, "SELECT " STAGE_COLUMNS " WHERE run_id IN (SELECT id FROM runs "   \
-                           "WHERE transfer_id = ?1) ORDER BY run_id, id")                     \
-  /* effects and usage */                                                                     \
-  SQL(EFFECT_RESERVE,                                                                         \
-      "INSERT INTO effects (transfer_id, revision_id, run_id, key, step, target_system, "     \
-      "operation, reference, counts_usage, state, reserved_at, updated_at) VALUES (?1, ?2, "  \
-      "?3, ?4, ?5, ?6, ?7, ?8, ?9, 'reserved', ?10, ?10) ON CONFLICT (transfer_id, key) DO "  \
-      "NOTHING")                                                                              \
-  SQL(EFFECT_FIND, "SELECT " EFFECT_COLUMNS " WHERE transfer_id = ?1 AND key = ?2")           \
-  SQL(EFFECT_STATE, "SELECT state, transfer_id, key, operation FROM effects WHERE id = ?1")   \
-  SQL(EFFECT_START, "UPDATE effects SET state = 'started', attempts = attempts + 1, run_id "  \
-                    "= ?2, started_at = ?3, unknown_since = NULL, reason = NULL, updated_at " \
-                    "= ?3 WHERE id = ?1")                                                     \
-  SQL(EFFECT_DONE, "UPDATE effects SET state = 'done', result = ?2, external_id = ?3, "       \
-                   "reason = NULL, finished_at = ?4, updated_at = ?4 WHERE id = ?1")          \
-  SQL(EFFECT_REFUSED, "UPDATE effects SET state = 'refused', reason = ?2, finished_at = ?3, " \
-                      "updated_at = ?3 WHERE id = ?1")                                        \
-  SQL(EFFECT_UNKNOWN, "UPDATE effects SET state = 'unknown', reason = ?2, unknown_since = "   \
-                      "coalesce(unknown_since, ?3), updated_at = ?3 WHERE id = ?1")           \
-  SQL(EFFECT_UNSETTLED,                                                                       \
-      "SELECT " EFFECT_COLUMNS " WHERE state IN ('started', 'unknown') ORDER BY id")          \
-  SQL(EFFECT_LIST, "SELECT " EFFECT_COLUMNS " WHERE transfer_id = ?1 ORDER BY id")            \
-  SQL(USAGE_COUNT_EFFECT,                                                                     \
-      "INSERT INTO usage (integration_id, transfer_id, target_system, effect_id, counted_at) " \
-      "SELECT t.integration_id, e.transfer_id, e.target_system, e.id, ?2 FROM effects e "     \
-      "JOIN transfers t ON t.id = e.transfer_id WHERE e.id = ?1 AND e.counts_usage = 1 "      \
-      "ON CONFLICT (transfer_id, target_system) DO NOTHING")                                  \
-  SQL(USAGE_MONTH, "SELECT count(*) FROM usage WHERE counted_at >= ?1 AND counted_at < ?2 "   \
-                   "AND (?3 = 0 OR integration_id = ?3)")                                     \
-  /* outbox */                                                                                \
-  SQL(OUTBOX_ADD,                                                                             \
-      "INSERT INTO outbox (key, kind, recipient, subject, body, transfer_id, state, due_at, " \
-      "created_at) VALUES (?1, ?2, ?3, ?4, ?5, nullif(?6, 0), 'pending', ?7, ?7) ON "         \
-      "CONFLICT (key) DO NOTHING")                                                            \
-  SQL(OUTBOX_FIND, "SELECT id FROM outbox WHERE key = ?1")                                    \
-  SQL(OUTBOX_PICK, "SELECT id FROM outbox WHERE state <> 'sent' AND due_at <= ?1 AND "        \
-                   "(state = 'pending' OR lease_expires_at <= ?1) ORDER BY due_at, id "       \
-                   "LIMIT 1")                                                                 \
-  SQL(OUTBOX_TAKE, "UPDATE outbox SET state = 'sending', lease_owner = ?2, lease_expires_at " \
-                   "= ?3, attempts = attempts + 1 WHERE id = ?1 RETURNING id, key, kind, "    \
-                   "recipient, subject, body, transfer_id, attempts, created_at")             \
-  SQL(OUTBOX_SENT, "UPDATE outbox SET state = 'sent', sent_at = ?2, lease_owner = NULL, "     \
-                   "lease_expires_at = NULL WHERE id = ?1")                                   \
-  SQL(OUTBOX_DEFER,                                                                           \
-      "UPDATE outbox SET state = 'pending', due_at = ?2, last_error = ?3, lease_owner = "     \
-      "NULL, lease_expires_at = NULL WHERE id = ?1 AND state <> 'sent'")
-
+/* The columns the row readers below read, in their order, and the tables
+** they come from. */
+#define INTEGRATION_COLUMNS                                           \
+  "id, name, iexb, iexb_hash, connections, activated_at, is_active, " \
+  "created_at, updated_at"
+#define INBOX_COLUMNS                                             \
+  "id, integration_id, dedup_key, source, topic, headers, body, " \
+  "received_at, processed_at, outcome, transfer_id, n_duplicates"
+#define TRANSFER_COLUMNS                                                    \
+  "t.id, t.integration_id, i.name, t.source_id, t.display_key, t.status, "  \
+  "t.code, t.message, t.location, (SELECT count(*) FROM revisions "         \
+  "WHERE transfer_id = t.id), (SELECT count(*) FROM runs "                  \
+  "WHERE transfer_id = t.id), t.created_at, t.updated_at FROM transfers t " \
+  "JOIN integrations i ON i.id = t.integration_id"
+#define REVISION_COLUMNS                                              \
+  "id, transfer_id, number, data, source_time, inbox_id, created_at " \
+  "FROM revisions"
+#define RUN_COLUMNS                                                          \
+  "r.id, r.transfer_id, r.revision_id, t.integration_id, r.attempt, "        \
+  "r.reason, r.status, r.due_at, r.lease_owner, r.lease_expires_at, "        \
+  "r.n_claims, r.started_at, r.finished_at, r.code, r.message, r.location, " \
+  "r.created_at FROM runs r JOIN transfers t ON t.id = r.transfer_id"
+#define STAGE_COLUMNS                                                   \
+  "id, run_id, step, kind, data, code, message, location, started_at, " \
+  "finished_at FROM stages"
+#define EFFECT_COLUMNS                                                    \
+  "id, transfer_id, revision_id, run_id, key, step, target_system, "      \
+  "operation, reference, counts_usage, state, attempts, external_id, "    \
+  "result, reason, reserved_at, started_at, finished_at, unknown_since, " \
+  "updated_at FROM effects"
+/* Every statement the store runs, prepared on first use (see use()).
+** Parameters are numbered; every text is a constant. */
 typedef enum SqlId {
-#define SQL_ID(id, text) SQL_##id,
-  SQL_STATEMENTS(SQL_ID)
-#undef SQL_ID
+  SQL_BEGIN,
+  SQL_BEGIN_READ,
+  SQL_COMMIT,
+  SQL_ROLLBACK,
+  SQL_SAVEPOINT,
+  SQL_RELEASE,
+  SQL_ROLLBACK_TO,
+  SQL_INTEGRITY_CHECK,
+  SQL_FOREIGN_KEY_CHECK,
+  SQL_INTEGRATION_ADD,
+  SQL_INTEGRATION_GET,
+  SQL_INTEGRATION_LIST,
+  SQL_INTEGRATION_EXISTS,
+  SQL_INTEGRATION_SET_ACTIVE,
+  SQL_SETTINGS_GET,
+  SQL_SETTINGS_SET,
+  SQL_INBOX_ADD,
+  SQL_INBOX_PENDING,
+  SQL_INBOX_DONE,
+  SQL_CURSOR_GET,
+  SQL_CURSOR_SET,
+  SQL_TRANSFER_FIND,
+  SQL_TRANSFER_ADD,
+  SQL_TRANSFER_SET_KEY,
+  SQL_TRANSFER_GET,
+  SQL_TRANSFER_TOUCH,
+  SQL_TRANSFER_QUEUED,
+  SQL_TRANSFER_SET_STATUS,
+  SQL_TRANSFER_RUNNING,
+  SQL_TRANSFERS_FAILED,
+  SQL_REVISION_LATEST,
+  SQL_REVISION_ADD,
+  SQL_REVISION_GET,
+  SQL_REVISION_LIST,
+  SQL_RUN_ADD,
+  SQL_RUN_PICK,
+  SQL_RUN_TAKE,
+  SQL_RUN_RENEW,
+  SQL_RUN_FINISH,
+  SQL_RUN_STATE,
+  SQL_RUN_ADD_RETRY,
+  SQL_RUN_GET,
+  SQL_RUN_LIST,
+  SQL_STAGE_ADD,
+  SQL_STAGE_LIST,
+  SQL_STAGE_LIST_TRANSFER,
+  SQL_EFFECT_RESERVE,
+  SQL_EFFECT_FIND,
+  SQL_EFFECT_STATE,
+  SQL_EFFECT_START,
+  SQL_EFFECT_DONE,
+  SQL_EFFECT_REFUSED,
+  SQL_EFFECT_UNKNOWN,
+  SQL_EFFECT_UNSETTLED,
+  SQL_EFFECT_LIST,
+  SQL_USAGE_COUNT_EFFECT,
+  SQL_USAGE_MONTH,
+  SQL_OUTBOX_ADD,
+  SQL_OUTBOX_FIND,
+  SQL_OUTBOX_PICK,
+  SQL_OUTBOX_TAKE,
+  SQL_OUTBOX_SENT,
+  SQL_OUTBOX_DEFER,
   SQL__COUNT
 } SqlId;
 
-static const char *const sql_text[] = {
-#define SQL_TEXT(id, text) text,
-    SQL_STATEMENTS(SQL_TEXT)
-#undef SQL_TEXT
+static const char *const sql_text[SQL__COUNT] = {
+    [SQL_BEGIN] = "BEGIN IMMEDIATE",
+    [SQL_BEGIN_READ] = "BEGIN",
+    [SQL_COMMIT] = "COMMIT",
+    [SQL_ROLLBACK] = "ROLLBACK",
+    [SQL_SAVEPOINT] = "SAVEPOINT store_op",
+    [SQL_RELEASE] = "RELEASE store_op",
+    [SQL_ROLLBACK_TO] = "ROLLBACK TO store_op",
+    [SQL_INTEGRITY_CHECK] = "PRAGMA integrity_check",
+    [SQL_FOREIGN_KEY_CHECK] = "PRAGMA foreign_key_check",
+
+    /* integrations and settings */
+    [SQL_INTEGRATION_ADD] =
+        "INSERT INTO integrations (name, iexb, iexb_hash, connections, "
+        "activated_at, is_active, created_at, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+    [SQL_INTEGRATION_GET] = "SELECT " INTEGRATION_COLUMNS
+                            " FROM integrations WHERE id = ?1 OR name = ?2",
+    [SQL_INTEGRATION_LIST] =
+        "SELECT id, name, NULL, iexb_hash, connections, activated_at, "
+        "is_active, created_at, updated_at FROM integrations ORDER BY name",
+    [SQL_INTEGRATION_EXISTS] = "SELECT 1 FROM integrations WHERE id = ?1",
+    [SQL_INTEGRATION_SET_ACTIVE] =
+        "UPDATE integrations SET is_active = ?2, activated_at = "
+        "CASE WHEN ?3 > 0 THEN ?3 ELSE activated_at END, updated_at = ?4 "
+        "WHERE id = ?1",
+    [SQL_SETTINGS_GET] =
+        "SELECT json FROM settings WHERE integration_id = ?1 "
+        "ORDER BY version DESC LIMIT 1",
+    [SQL_SETTINGS_SET] =
+        "INSERT INTO settings (integration_id, version, json, set_at) "
+        "SELECT ?1, coalesce(max(version), 0) + 1, ?2, ?3 FROM settings "
+        "WHERE integration_id = ?1",
+
+    /* inbox and cursors */
+    [SQL_INBOX_ADD] =
+        "INSERT INTO inbox (integration_id, dedup_key, source, topic, "
+        "headers, body, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+        "ON CONFLICT (integration_id, dedup_key) "
+        "DO UPDATE SET n_duplicates = n_duplicates + 1, "
+        "last_duplicate_at = excluded.received_at RETURNING id, n_duplicates",
+    [SQL_INBOX_PENDING] =
+        "SELECT " INBOX_COLUMNS
+        " FROM inbox WHERE processed_at IS NULL ORDER BY id LIMIT ?1",
+    [SQL_INBOX_DONE] =
+        "UPDATE inbox "
+        "SET processed_at = ?2, outcome = ?3, transfer_id = nullif(?4, 0) "
+        "WHERE id = ?1",
+    [SQL_CURSOR_GET] =
+        "SELECT value FROM cursors WHERE integration_id = ?1 "
+        "AND record_type = ?2",
+    [SQL_CURSOR_SET] =
+        "INSERT INTO cursors (integration_id, record_type, value, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (integration_id, record_type) "
+        "DO UPDATE SET value = excluded.value, "
+        "updated_at = excluded.updated_at",
+
+    /* transfers and revisions */
+    [SQL_TRANSFER_FIND] =
+        "SELECT id, display_key FROM transfers WHERE integration_id = ?1 "
+        "AND source_id = ?2",
+    [SQL_TRANSFER_ADD] =
+        "INSERT INTO transfers (integration_id, source_id, display_key, "
+        "status, created_at, updated_at) VALUES (?1, ?2, ?3, 'queued', ?4, ?4)",
+    [SQL_TRANSFER_SET_KEY] =
+        "UPDATE transfers SET display_key = ?2 WHERE id = ?1",
+    [SQL_TRANSFER_GET] = "SELECT " TRANSFER_COLUMNS " WHERE t.id = ?1",
+    [SQL_TRANSFER_TOUCH] = "UPDATE transfers SET updated_at = ?2 WHERE id = ?1",
+    [SQL_TRANSFER_QUEUED] =
+        "UPDATE transfers SET status = CASE status WHEN 'running' THEN status "
+        "ELSE 'queued' END, updated_at = ?2 WHERE id = (SELECT transfer_id "
+        "FROM revisions WHERE id = ?1)",
+    [SQL_TRANSFER_SET_STATUS] =
+        "UPDATE transfers SET status = ?2, code = ?3, message = ?4, "
+        "location = ?5, updated_at = ?6 WHERE id = ?1",
+    [SQL_TRANSFER_RUNNING] =
+        "UPDATE transfers SET status = 'running', updated_at = ?2 "
+        "WHERE id = ?1",
+    [SQL_TRANSFERS_FAILED] =
+        "SELECT " TRANSFER_COLUMNS
+        " WHERE t.status = 'failed' AND (?1 = 0 OR t.integration_id = ?1) "
+        "ORDER BY t.updated_at, t.id",
+    [SQL_REVISION_LATEST] =
+        "SELECT id, number, data FROM revisions WHERE transfer_id = ?1 "
+        "ORDER BY number DESC LIMIT 1",
+    [SQL_REVISION_ADD] =
+        "INSERT INTO revisions (transfer_id, number, data, source_time, "
+        "inbox_id, created_at) VALUES (?1, ?2, ?3, ?4, nullif(?5, 0), ?6)",
+    [SQL_REVISION_GET] = "SELECT " REVISION_COLUMNS " WHERE id = ?1",
+    [SQL_REVISION_LIST] =
+        "SELECT " REVISION_COLUMNS " WHERE transfer_id = ?1 ORDER BY number",
+
+    /* runs */
+    [SQL_RUN_ADD] =
+        "INSERT INTO runs (transfer_id, revision_id, attempt, reason, status, "
+        "due_at, created_at) SELECT v.transfer_id, v.id, (SELECT count(*) "
+        "FROM runs WHERE revision_id = v.id) + 1, ?2, 'queued', ?3, ?4 "
+        "FROM revisions v WHERE v.id = ?1",
+
+    /* The oldest due run: queued, or running under an expired lease; never
+    ** of a transfer another worker holds, nor of an inactive integration. */
+    [SQL_RUN_PICK] =
+        "SELECT r.id, r.transfer_id FROM runs r "
+        "JOIN transfers t ON t.id = r.transfer_id "
+        "JOIN integrations i ON i.id = t.integration_id "
+        "WHERE r.status IN ('queued', 'running') AND r.due_at <= ?1 "
+        "AND (r.status = 'queued' OR r.lease_expires_at <= ?1) "
+        "AND i.is_active = 1 AND NOT EXISTS (SELECT 1 FROM runs o "
+        "WHERE o.transfer_id = r.transfer_id AND o.status = 'running' "
+        "AND o.id <> r.id AND o.lease_expires_at > ?1) "
+        "ORDER BY r.due_at, r.id LIMIT 1",
+    [SQL_RUN_TAKE] =
+        "UPDATE runs SET status = 'running', lease_owner = ?2, "
+        "lease_expires_at = ?3, n_claims = n_claims + 1, "
+        "started_at = coalesce(started_at, ?4) WHERE id = ?1",
+    [SQL_RUN_RENEW] =
+        "UPDATE runs SET lease_expires_at = ?3 WHERE id = ?1 "
+        "AND status = 'running' AND lease_owner = ?2",
+    [SQL_RUN_FINISH] =
+        "UPDATE runs SET status = ?3, finished_at = ?4, code = ?5, "
+        "message = ?6, location = ?7, lease_owner = NULL, "
+        "lease_expires_at = NULL WHERE id = ?1 AND status = 'running' "
+        "AND lease_owner = ?2 RETURNING transfer_id",
+    [SQL_RUN_STATE] = "SELECT status, lease_owner FROM runs WHERE id = ?1",
+    [SQL_RUN_ADD_RETRY] =
+        "INSERT INTO runs (transfer_id, revision_id, attempt, reason, status, "
+        "due_at, created_at) SELECT transfer_id, revision_id, attempt + 1, "
+        "'retry', 'queued', ?2, ?3 FROM runs WHERE id = ?1",
+    [SQL_RUN_GET] = "SELECT " RUN_COLUMNS " WHERE r.id = ?1",
+    [SQL_RUN_LIST] =
+        "SELECT " RUN_COLUMNS " WHERE r.transfer_id = ?1 ORDER BY r.id",
+
+    /* stages */
+    [SQL_STAGE_ADD] =
+        "INSERT INTO stages (run_id, step, kind, data, code, message, "
+        "location, started_at, finished_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [SQL_STAGE_LIST] = "SELECT " STAGE_COLUMNS " WHERE run_id = ?1 ORDER BY id",
+    [SQL_STAGE_LIST_TRANSFER] =
+        "SELECT " STAGE_COLUMNS
+        " WHERE run_id IN (SELECT id FROM runs WHERE transfer_id = ?1) "
+        "ORDER BY run_id, id",
+
+    /* effects and usage */
+    [SQL_EFFECT_RESERVE] =
+        "INSERT INTO effects (transfer_id, revision_id, run_id, key, step, "
+        "target_system, operation, reference, counts_usage, state, "
+        "reserved_at, updated_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'reserved', ?10, ?10) "
+        "ON CONFLICT (transfer_id, key) DO NOTHING",
+    [SQL_EFFECT_FIND] =
+        "SELECT " EFFECT_COLUMNS " WHERE transfer_id = ?1 AND key = ?2",
+    [SQL_EFFECT_STATE] =
+        "SELECT state, transfer_id, key, operation FROM effects WHERE id = ?1",
+    [SQL_EFFECT_START] =
+        "UPDATE effects SET state = 'started', attempts = attempts + 1, "
+        "run_id = ?2, started_at = ?3, unknown_since = NULL, reason = NULL, "
+        "updated_at = ?3 WHERE id = ?1",
+    [SQL_EFFECT_DONE] =
+        "UPDATE effects SET state = 'done', result = ?2, external_id = ?3, "
+        "reason = NULL, finished_at = ?4, updated_at = ?4 WHERE id = ?1",
+    [SQL_EFFECT_REFUSED] =
+        "UPDATE effects SET state = 'refused', reason = ?2, finished_at = ?3, "
+        "updated_at = ?3 WHERE id = ?1",
+    [SQL_EFFECT_UNKNOWN] =
+        "UPDATE effects SET state = 'unknown', reason = ?2, "
+        "unknown_since = coalesce(unknown_since, ?3), updated_at = ?3 "
+        "WHERE id = ?1",
+    [SQL_EFFECT_UNSETTLED] =
+        "SELECT " EFFECT_COLUMNS
+        " WHERE state IN ('started', 'unknown') ORDER BY id",
+    [SQL_EFFECT_LIST] =
+        "SELECT " EFFECT_COLUMNS " WHERE transfer_id = ?1 ORDER BY id",
+    [SQL_USAGE_COUNT_EFFECT] =
+        "INSERT INTO usage (integration_id, transfer_id, target_system, "
+        "effect_id, counted_at) "
+        "SELECT t.integration_id, e.transfer_id, e.target_system, e.id, ?2 "
+        "FROM effects e JOIN transfers t ON t.id = e.transfer_id "
+        "WHERE e.id = ?1 AND e.counts_usage = 1 "
+        "ON CONFLICT (transfer_id, target_system) DO NOTHING",
+    [SQL_USAGE_MONTH] =
+        "SELECT count(*) FROM usage WHERE counted_at >= ?1 "
+        "AND counted_at < ?2 AND (?3 = 0 OR integration_id = ?3)",
+
+    /* outbox */
+    [SQL_OUTBOX_ADD] =
+        "INSERT INTO outbox (key, kind, recipient, subject, body, "
+        "transfer_id, state, due_at, created_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, nullif(?6, 0), 'pending', ?7, ?7) "
+        "ON CONFLICT (key) DO NOTHING",
+    [SQL_OUTBOX_FIND] = "SELECT id FROM outbox WHERE key = ?1",
+    [SQL_OUTBOX_PICK] =
+        "SELECT id FROM outbox WHERE state <> 'sent' AND due_at <= ?1 "
+        "AND (state = 'pending' OR lease_expires_at <= ?1) "
+        "ORDER BY due_at, id LIMIT 1",
+    [SQL_OUTBOX_TAKE] =
+        "UPDATE outbox SET state = 'sending', lease_owner = ?2, "
+        "lease_expires_at = ?3, attempts = attempts + 1 WHERE id = ?1 "
+        "RETURNING id, key, kind, recipient, subject, body, transfer_id, "
+        "attempts, created_at",
+    [SQL_OUTBOX_SENT] =
+        "UPDATE outbox SET state = 'sent', sent_at = ?2, lease_owner = NULL, "
+        "lease_expires_at = NULL WHERE id = ?1",
+    [SQL_OUTBOX_DEFER] =
+        "UPDATE outbox SET state = 'pending', due_at = ?2, last_error = ?3, "
+        "lease_owner = NULL, lease_expires_at = NULL WHERE id = ?1 "
+        "AND state <> 'sent'",
 };
-_Static_assert(ARRAY_LEN(sql_text) == SQL__COUNT, "one text per statement");
 
 /* The log query has five optional filters: one statement per combination. */
-enum { LOG_STATUS = 1, LOG_INTEGRATION = 2, LOG_KEY = 4, LOG_FROM = 8, LOG_TO = 16,
-       LOG_VARIANTS = 32 };
+enum {
+  LOG_STATUS = 1,
+  LOG_INTEGRATION = 2,
+  LOG_KEY = 4,
+  LOG_FROM = 8,
+  LOG_TO = 16,
+  LOG_VARIANTS = 32
+};
 
 typedef struct SqliteStore {
-  Store base;                       /* must be first: a Store * is a SqliteStore * */
-  sqlite3 *db;                      /* owned; closed by sq_close */
-  sqlite3_stmt *stmts[SQL__COUNT];  /* owned; prepared on first use */
-  sqlite3_stmt *log_stmts[LOG_VARIANTS];  /* owned; the log query per filter set */
-  bool in_tx;                       /* a store_begin() transaction is open */
-  int busy_timeout_ms;              /* for messages */
-  int version;                      /* schema version after migration */
+  Store base;  /* must be first: a Store * is a SqliteStore * */
+  sqlite3 *db; /* owned; closed by sq_close */
+  sqlite3_stmt *stmts[SQL__COUNT]; /* owned; prepared on first use */
+  sqlite3_stmt
+      *log_stmts[LOG_VARIANTS]; /* owned; the log query per filter set */
+  bool in_tx;                   /* a store_begin() transaction is open */
+  int busy_timeout_ms;          /* for messages */
+  int version;                  /* schema version after migration */
 } SqliteStore;
 
 static SqliteStore *sq(Store *s) { return (SqliteStore *)s; }
@@ -242,43 +370,50 @@ static SqliteStore *sq(Store *s) { return (SqliteStore *)s; }
 /* Turn SQLite result `src` into a store code and a message a support
 ** person can act on. `doing` says what the store was doing ("adding
 ** event shopify:123"). */
-static IexStatus db_error(SqliteStore *s, int src, const char *doing, Err *err) {
+static IexStatus db_error(SqliteStore *s, int src, const char *doing,
+                          Err *err) {
   const char *path = s->base.path;
   const char *why = sqlite3_errmsg(s->db);
   switch (src & 0xff) {
   case SQLITE_BUSY:
   case SQLITE_LOCKED:
-    return err_set(err, IEX_E_STORE_BUSY,
-                   "the store at %s is locked by another iex process (or a long transaction) "
-                   "and stayed locked for %d ms while %s; it will be tried again",
-                   path, s->busy_timeout_ms, doing);
+    return err_set(
+        err, IEX_E_STORE_BUSY,
+        "the store at %s is locked by another iex process (or a long "
+        "transaction) and stayed locked for %d ms while %s; it will be "
+        "tried again",
+        path, s->busy_timeout_ms, doing);
   case SQLITE_FULL:
     return err_set(err, IEX_E_STORE_FULL,
-                   "the disk holding the store at %s is full (while %s); free space, nothing "
-                   "was lost",
+                   "the disk holding the store at %s is full (while %s); "
+                   "free space, nothing was lost",
                    path, doing);
   case SQLITE_READONLY:
     return err_set(err, IEX_E_STORE_READONLY,
-                   "the store at %s can only be read (while %s); check the permissions of the "
-                   "file and its folder",
+                   "the store at %s can only be read (while %s); check the "
+                   "permissions of the file and its folder",
                    path, doing);
   case SQLITE_CORRUPT:
   case SQLITE_NOTADB:
-    return err_set(err, IEX_E_STORE_CORRUPT,
-                   "the store at %s is damaged (while %s: %s); restore it from a backup", path,
-                   doing, why);
+    return err_set(
+        err, IEX_E_STORE_CORRUPT,
+        "the store at %s is damaged (while %s: %s); restore it from a backup",
+        path, doing, why);
   case SQLITE_IOERR:
   case SQLITE_CANTOPEN:
-    return err_set(err, IEX_E_STORE_IO, "I/O error on the store at %s while %s: %s (errno %d)",
-                   path, doing, why, sqlite3_system_errno(s->db));
+    return err_set(err, IEX_E_STORE_IO,
+                   "I/O error on the store at %s while %s: %s (errno %d)", path,
+                   doing, why, sqlite3_system_errno(s->db));
   case SQLITE_CONSTRAINT:
     if (src == SQLITE_CONSTRAINT_FOREIGNKEY)
-      return err_set(err, IEX_E_NOT_FOUND, "%s: a record it refers to does not exist", doing);
+      return err_set(err, IEX_E_NOT_FOUND,
+                     "%s: a record it refers to does not exist", doing);
     if (src == SQLITE_CONSTRAINT_UNIQUE || src == SQLITE_CONSTRAINT_PRIMARYKEY)
       return err_set(err, IEX_E_EXISTS, "%s: it exists already", doing);
     return err_set(err, IEX_E_INVALID, "%s: %s", doing, why);
   default:
-    return err_set(err, IEX_E_INTERNAL, "store at %s: %s failed: %s", path, doing, why);
+    return err_set(err, IEX_E_INTERNAL, "store at %s: %s failed: %s", path,
+                   doing, why);
   }
 }
 
@@ -288,8 +423,9 @@ static IexStatus db_error(SqliteStore *s, int src, const char *doing, Err *err) 
 static IexStatus use(SqliteStore *s, SqlId id, sqlite3_stmt **out, Err *err) {
   *out = NULL;
   if (!s->stmts[id]) {
-    int src = sqlite3_prepare_v3(s->db, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT,
-                                 &s->stmts[id], NULL);
+    int src =
+        sqlite3_prepare_v3(s->db, sql_text[id], -1, SQLITE_PREPARE_PERSISTENT,
+                           &s->stmts[id], NULL);
     if (src != SQLITE_OK) return db_error(s, src, "preparing a statement", err);
   }
   *out = s->stmts[id];
@@ -307,22 +443,25 @@ static void release(sqlite3_stmt *st) {
 
 /* Step `st`: IEX_OK with `*row` true when a row is ready, false when the
 ** statement is done. */
-static IexStatus step(SqliteStore *s, sqlite3_stmt *st, const char *doing, bool *row, Err *err) {
+static IexStatus step(SqliteStore *s, sqlite3_stmt *st, const char *doing,
+                      bool *row, Err *err) {
   int src = sqlite3_step(st);
   *row = src == SQLITE_ROW;
   if (src == SQLITE_ROW || src == SQLITE_DONE) return IEX_OK;
-  sqlite3_reset(st);  /* the extended error code is in the connection */
+  sqlite3_reset(st); /* the extended error code is in the connection */
   return db_error(s, sqlite3_extended_errcode(s->db), doing, err);
 }
 
 /* Step a statement that returns no rows. */
-static IexStatus run(SqliteStore *s, sqlite3_stmt *st, const char *doing, Err *err) {
+static IexStatus run(SqliteStore *s, sqlite3_stmt *st, const char *doing,
+                     Err *err) {
   bool row;
   return step(s, st, doing, &row, err);
 }
 
 /* Prepare, run and release a statement that takes no parameters. */
-static IexStatus run_id(SqliteStore *s, SqlId id, const char *doing, Err *err) {
+static IexStatus run_sql(SqliteStore *s, SqlId id, const char *doing,
+                         Err *err) {
   sqlite3_stmt *st;
   IexStatus rc = use(s, id, &st, err);
   if (rc == IEX_OK) rc = run(s, st, doing, err);
@@ -333,11 +472,15 @@ static IexStatus run_id(SqliteStore *s, SqlId id, const char *doing, Err *err) {
 /* Bind text; NULL binds SQL NULL. The text must outlive the step (it
 ** does: statements are released before the operation returns). */
 static void bind_text(sqlite3_stmt *st, int i, const char *v) {
-  if (v) sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-  else sqlite3_bind_null(st, i);
+  if (v)
+    sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(st, i);
 }
 
-static void bind_int(sqlite3_stmt *st, int i, int64_t v) { sqlite3_bind_int64(st, i, v); }
+static void bind_int(sqlite3_stmt *st, int i, int64_t v) {
+  sqlite3_bind_int64(st, i, v);
+}
 
 static void bind_blob(sqlite3_stmt *st, int i, Str v) {
   sqlite3_bind_blob64(st, i, v.len ? v.ptr : "", v.len, SQLITE_STATIC);
@@ -356,7 +499,9 @@ static Str col_blob(sqlite3_stmt *st, int i, Arena *a) {
   return str_make(arena_strndup(a, p ? p : "", n), n);
 }
 
-static int64_t col_int(sqlite3_stmt *st, int i) { return sqlite3_column_int64(st, i); }
+static int64_t col_int(sqlite3_stmt *st, int i) {
+  return sqlite3_column_int64(st, i);
+}
 
 /* A stored result code or enumeration that this binary does not know is
 ** shown as it is, never trusted: these parse with a fallback. */
@@ -370,14 +515,15 @@ static StoreRunStatus col_run_status(sqlite3_stmt *st, int i) {
 
 /* An operation's transaction: its own, or a savepoint inside the caller's. */
 typedef struct Tx {
-  bool active;     /* begun and not yet ended */
-  bool savepoint;  /* inside a store_begin() transaction */
-  bool read_only;  /* a read transaction (never commits anything) */
+  bool active;    /* begun and not yet ended */
+  bool savepoint; /* inside a store_begin() transaction */
+  bool read_only; /* a read transaction (never commits anything) */
 } Tx;
 
 static IexStatus tx_begin(SqliteStore *s, Tx *tx, Err *err) {
   *tx = (Tx){.savepoint = s->in_tx};
-  IexStatus rc = run_id(s, s->in_tx ? SQL_SAVEPOINT : SQL_BEGIN, "taking the write lock", err);
+  IexStatus rc = run_sql(s, s->in_tx ? SQL_SAVEPOINT : SQL_BEGIN,
+                         "taking the write lock", err);
   tx->active = rc == IEX_OK;
   return rc;
 }
@@ -387,23 +533,26 @@ static IexStatus tx_begin(SqliteStore *s, Tx *tx, Err *err) {
 static IexStatus tx_begin_read(SqliteStore *s, Tx *tx, Err *err) {
   *tx = (Tx){.read_only = true};
   if (s->in_tx) return IEX_OK;
-  IexStatus rc = run_id(s, SQL_BEGIN_READ, "starting a read", err);
+  IexStatus rc = run_sql(s, SQL_BEGIN_READ, "starting a read", err);
   tx->active = rc == IEX_OK;
   return rc;
 }
 
 /* Undo what is not committed; used on every failure path. */
 static void rollback_all(SqliteStore *s) {
-  if (!sqlite3_get_autocommit(s->db)) run_id(s, SQL_ROLLBACK, "rolling back", NULL);
+  if (!sqlite3_get_autocommit(s->db))
+    run_sql(s, SQL_ROLLBACK, "rolling back", NULL);
 }
 
 /* COMMIT the connection's transaction, with the store's crash points
 ** around it. On failure the transaction is rolled back. */
 static IexStatus commit(SqliteStore *s, Err *err) {
   crash_point(CRASH_STORE_BEFORE_COMMIT);
-  IexStatus rc = run_id(s, SQL_COMMIT, "committing", err);
-  if (rc != IEX_OK) rollback_all(s);
-  else crash_point(CRASH_STORE_AFTER_COMMIT);
+  IexStatus rc = run_sql(s, SQL_COMMIT, "committing", err);
+  if (rc != IEX_OK)
+    rollback_all(s);
+  else
+    crash_point(CRASH_STORE_AFTER_COMMIT);
   return rc;
 }
 
@@ -413,40 +562,45 @@ static IexStatus tx_end(SqliteStore *s, Tx *tx, IexStatus rc, Err *err) {
   if (!tx->active) return rc;
   tx->active = false;
   if (tx->read_only) {
-    run_id(s, SQL_COMMIT, "ending a read", NULL);  /* a read commits nothing */
+    run_sql(s, SQL_COMMIT, "ending a read", NULL); /* a read commits nothing */
   } else if (!tx->savepoint) {
-    if (rc == IEX_OK) rc = commit(s, err);
-    else rollback_all(s);
+    if (rc == IEX_OK)
+      rc = commit(s, err);
+    else
+      rollback_all(s);
   } else if (rc == IEX_OK) {
-    rc = run_id(s, SQL_RELEASE, "ending an operation", err);
+    rc = run_sql(s, SQL_RELEASE, "ending an operation", err);
   } else if (!sqlite3_get_autocommit(s->db)) {
     /* Undo this operation only; the caller decides about the rest. */
-    run_id(s, SQL_ROLLBACK_TO, "undoing an operation", NULL);
-    run_id(s, SQL_RELEASE, "undoing an operation", NULL);
+    run_sql(s, SQL_ROLLBACK_TO, "undoing an operation", NULL);
+    run_sql(s, SQL_RELEASE, "undoing an operation", NULL);
   }
   return rc;
 }
 
 static IexStatus sq_begin(Store *base, Err *err) {
   SqliteStore *s = sq(base);
-  if (s->in_tx) return err_set(err, IEX_E_MISUSE, "a store transaction is already open");
-  IexStatus rc = run_id(s, SQL_BEGIN, "taking the write lock", err);
+  if (s->in_tx)
+    return err_set(err, IEX_E_MISUSE, "a store transaction is already open");
+  IexStatus rc = run_sql(s, SQL_BEGIN, "taking the write lock", err);
   s->in_tx = rc == IEX_OK;
   return rc;
 }
 
 static IexStatus sq_commit(Store *base, Err *err) {
   SqliteStore *s = sq(base);
-  if (!s->in_tx) return err_set(err, IEX_E_MISUSE, "store_commit() without store_begin()");
+  if (!s->in_tx)
+    return err_set(err, IEX_E_MISUSE, "store_commit() without store_begin()");
   s->in_tx = false;
   /* SQLite rolls a whole transaction back by itself after some errors
   ** (a full disk, an I/O error); committing then would report success
   ** for changes that are gone. */
   if (sqlite3_get_autocommit(s->db))
-    return err_set(err, IEX_E_STORE_IO,
-                   "the transaction on the store at %s was rolled back after an earlier "
-                   "error; none of it was stored",
-                   s->base.path);
+    return err_set(
+        err, IEX_E_STORE_IO,
+        "the transaction on the store at %s was rolled back after an "
+        "earlier error; none of it was stored",
+        s->base.path);
   return commit(s, err);
 }
 
@@ -463,8 +617,9 @@ typedef void (*RowReader)(sqlite3_stmt *st, Arena *a, void *out);
 
 /* Step a bound statement to its end, reading every row with `read` into
 ** an array of `elem_size` records in `a`. */
-static IexStatus collect(SqliteStore *s, sqlite3_stmt *st, size_t elem_size, RowReader read,
-                         const char *doing, Arena *a, void **items, size_t *n_items, Err *err) {
+static IexStatus collect(SqliteStore *s, sqlite3_stmt *st, size_t elem_size,
+                         RowReader read, const char *doing, Arena *a,
+                         void **items, size_t *n_items, Err *err) {
   char *rows = NULL;
   size_t n = 0, cap = 0;
   bool row = true;
@@ -490,8 +645,9 @@ static IexStatus collect(SqliteStore *s, sqlite3_stmt *st, size_t elem_size, Row
 
 /* A list query with at most one integer parameter (`param` is bound as
 ** ?1 when the statement has one). */
-static IexStatus list(SqliteStore *s, SqlId id, int64_t param, size_t elem_size, RowReader read,
-                      const char *doing, Arena *a, void **items, size_t *n_items, Err *err) {
+static IexStatus list(SqliteStore *s, SqlId id, int64_t param, size_t elem_size,
+                      RowReader read, const char *doing, Arena *a, void **items,
+                      size_t *n_items, Err *err) {
   sqlite3_stmt *st;
   IexStatus rc = use(s, id, &st, err);
   if (rc == IEX_OK) {
@@ -503,8 +659,9 @@ static IexStatus list(SqliteStore *s, SqlId id, int64_t param, size_t elem_size,
 }
 
 /* A query for one record by `key`: IEX_OK with `*found`. */
-static IexStatus get_one(SqliteStore *s, sqlite3_stmt *st, RowReader read, const char *doing,
-                         Arena *a, void *out, bool *found, Err *err) {
+static IexStatus get_one(SqliteStore *s, sqlite3_stmt *st, RowReader read,
+                         const char *doing, Arena *a, void *out, bool *found,
+                         Err *err) {
   IexStatus rc = step(s, st, doing, found, err);
   if (rc == IEX_OK && *found) read(st, a, out);
   return rc;
@@ -516,7 +673,8 @@ static void read_integration(sqlite3_stmt *st, Arena *a, void *out) {
   StoreIntegration *it = out;
   it->id = col_int(st, 0);
   it->name = col_text(st, 1, a);
-  it->iexb = sqlite3_column_type(st, 2) == SQLITE_NULL ? STR_LIT("") : col_blob(st, 2, a);
+  it->iexb = sqlite3_column_type(st, 2) == SQLITE_NULL ? STR_LIT("")
+                                                       : col_blob(st, 2, a);
   it->iexb_hash = col_text(st, 3, a);
   it->connections_json = col_text(st, 4, a);
   it->activated_at_us = col_int(st, 5);
@@ -617,8 +775,10 @@ static void read_effect(sqlite3_stmt *st, Arena *a, void *out) {
   e->operation = col_text(st, 7, a);
   e->reference = col_text(st, 8, a);
   e->counts_usage = col_int(st, 9) != 0;
-  e->state = STORE_EFFECT_UNKNOWN;  /* a state this binary does not know: reconcile */
-  store_effect_state_parse((const char *)sqlite3_column_text(st, 10), &e->state);
+  e->state =
+      STORE_EFFECT_UNKNOWN; /* a state this binary does not know: reconcile */
+  store_effect_state_parse((const char *)sqlite3_column_text(st, 10),
+                           &e->state);
   e->attempts = col_int(st, 11);
   e->external_id = col_text(st, 12, a);
   e->result_json = col_text(st, 13, a);
@@ -663,16 +823,19 @@ static IexStatus sq_check(Store *base, Err *err) {
   bool row = false;
   IexStatus rc = use(s, SQL_INTEGRITY_CHECK, &st, err);
   if (rc == IEX_OK) rc = step(s, st, "checking the store", &row, err);
-  if (rc == IEX_OK && row && strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0)
-    rc = err_set(err, IEX_E_STORE_CORRUPT, "the store at %s is damaged: %s", s->base.path,
-                 (const char *)sqlite3_column_text(st, 0));
+  if (rc == IEX_OK && row &&
+      strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0)
+    rc = err_set(err, IEX_E_STORE_CORRUPT, "the store at %s is damaged: %s",
+                 s->base.path, (const char *)sqlite3_column_text(st, 0));
   release(st);
   st = NULL;
   if (rc == IEX_OK) rc = use(s, SQL_FOREIGN_KEY_CHECK, &st, err);
-  if (rc == IEX_OK) rc = step(s, st, "checking the store's references", &row, err);
+  if (rc == IEX_OK)
+    rc = step(s, st, "checking the store's references", &row, err);
   if (rc == IEX_OK && row)
     rc = err_set(err, IEX_E_STORE_CORRUPT,
-                 "the store at %s is damaged: a row of `%s` refers to a missing `%s` row",
+                 "the store at %s is damaged: a row of `%s` refers to a "
+                 "missing `%s` row",
                  s->base.path, (const char *)sqlite3_column_text(st, 0),
                  (const char *)sqlite3_column_text(st, 2));
   release(st);
@@ -680,19 +843,24 @@ static IexStatus sq_check(Store *base, Err *err) {
 }
 
 /* Run a PRAGMA that answers with one row and check its answer. */
-static IexStatus pragma(SqliteStore *s, const char *sql, const char *want, Err *err) {
+static IexStatus pragma(SqliteStore *s, const char *sql, const char *want,
+                        Err *err) {
   sqlite3_stmt *st = NULL;
   IexStatus rc = IEX_OK;
   int src = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
   if (src == SQLITE_OK) src = sqlite3_step(st);
   if (src != SQLITE_ROW && src != SQLITE_DONE) {
     rc = db_error(s, sqlite3_extended_errcode(s->db), sql, err);
-  } else if (want && (src != SQLITE_ROW ||
-                      strcmp((const char *)sqlite3_column_text(st, 0), want) != 0)) {
-    rc = err_set(err, IEX_E_STORE_OPEN,
-                 "the store at %s could not be set up: `%s` answered `%s`, not `%s`",
-                 s->base.path, sql,
-                 src == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : "nothing", want);
+  } else if (want &&
+             (src != SQLITE_ROW ||
+              strcmp((const char *)sqlite3_column_text(st, 0), want) != 0)) {
+    rc = err_set(
+        err, IEX_E_STORE_OPEN,
+        "the store at %s could not be set up: `%s` answered `%s`, not `%s`",
+        s->base.path, sql,
+        src == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0)
+                          : "nothing",
+        want);
   }
   sqlite3_finalize(st);
   return rc;
@@ -700,7 +868,8 @@ static IexStatus pragma(SqliteStore *s, const char *sql, const char *want, Err *
 
 static const StoreOps sqlite_ops;
 
-IexStatus store_sqlite_open(const char *path, const StoreOptions *opts, Store **out, Err *err) {
+IexStatus store_sqlite_open(const char *path, const StoreOptions *opts,
+                            Store **out, Err *err) {
   SqliteStore *s = xcalloc(1, sizeof *s);
   IexStatus rc = IEX_OK;
   s->base.ops = &sqlite_ops;
@@ -708,11 +877,13 @@ IexStatus store_sqlite_open(const char *path, const StoreOptions *opts, Store **
   s->base.path = xstrdup(path);
   s->busy_timeout_ms = opts->busy_timeout_ms;
 
-  int src = sqlite3_open_v2(path, &s->db,
-                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                            opts->sqlite_vfs);
+  int src = sqlite3_open_v2(
+      path, &s->db,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+      opts->sqlite_vfs);
   if (src != SQLITE_OK) {
-    rc = err_set(err, IEX_E_STORE_OPEN, "cannot open the store at %s: %s (errno %d)", path,
+    rc = err_set(err, IEX_E_STORE_OPEN,
+                 "cannot open the store at %s: %s (errno %d)", path,
                  s->db ? sqlite3_errmsg(s->db) : "out of memory",
                  s->db ? sqlite3_system_errno(s->db) : 0);
     goto done;
@@ -730,7 +901,8 @@ IexStatus store_sqlite_open(const char *path, const StoreOptions *opts, Store **
   if (rc == IEX_OK) rc = pragma(s, "PRAGMA foreign_keys", "1", err);
   if (rc == IEX_OK) rc = pragma(s, "PRAGMA trusted_schema = OFF", NULL, err);
   if (rc == IEX_OK)
-    rc = store_sqlite_migrate(s->db, path, clock_now_us(s->base.clock), &s->version, err);
+    rc = store_sqlite_migrate(s->db, path, clock_now_us(s->base.clock),
+                              &s->version, err);
 done:
   if (rc != IEX_OK) {
     sq_close(&s->base);
@@ -742,8 +914,8 @@ done:
 
 /* ---- Integrations and settings -------------------------------------- */
 
-static IexStatus sq_integration_add(Store *base, const StoreIntegrationNew *in, int64_t *id_out,
-                                    Err *err) {
+static IexStatus sq_integration_add(Store *base, const StoreIntegrationNew *in,
+                                    int64_t *id_out, Err *err) {
   SqliteStore *s = sq(base);
   sqlite3_stmt *st = NULL;
   Tx tx;
@@ -759,15 +931,16 @@ static IexStatus sq_integration_add(Store *base, const StoreIntegrationNew *in, 
     bind_int(st, 7, store_now(base));
     rc = run(s, st, "adding the integration", err);
     if (rc == IEX_E_EXISTS)
-      rc = err_set(err, IEX_E_EXISTS, "an integration called `%s` exists already", in->name);
+      rc = err_set(err, IEX_E_EXISTS,
+                   "an integration called `%s` exists already", in->name);
     if (rc == IEX_OK && id_out) *id_out = sqlite3_last_insert_rowid(s->db);
   }
   release(st);
   return tx_end(s, &tx, rc, err);
 }
 
-static IexStatus sq_integration_get(Store *base, int64_t id, const char *name, Arena *a,
-                                    StoreIntegration *out, Err *err) {
+static IexStatus sq_integration_get(Store *base, int64_t id, const char *name,
+                                    Arena *a, StoreIntegration *out, Err *err) {
   SqliteStore *s = sq(base);
   sqlite3_stmt *st;
   bool found = false;
@@ -775,21 +948,25 @@ static IexStatus sq_integration_get(Store *base, int64_t id, const char *name, A
   if (rc == IEX_OK) {
     bind_int(st, 1, id);
     bind_text(st, 2, name);
-    rc = get_one(s, st, read_integration, "reading an integration", a, out, &found, err);
+    rc = get_one(s, st, read_integration, "reading an integration", a, out,
+                 &found, err);
   }
   if (rc == IEX_OK && !found) {
-    rc = name ? err_set(err, IEX_E_NOT_FOUND, "there is no integration called `%s`", name)
-              : err_set(err, IEX_E_NOT_FOUND, "there is no integration with id %lld",
-                        (long long)id);
+    rc = name ? err_set(err, IEX_E_NOT_FOUND,
+                        "there is no integration called `%s`", name)
+              : err_set(err, IEX_E_NOT_FOUND,
+                        "there is no integration with id %lld", (long long)id);
   }
   release(st);
   return rc;
 }
 
-static IexStatus sq_integration_list(Store *base, Arena *a, StoreIntegration **items,
-                                     size_t *n_items, Err *err) {
-  return list(sq(base), SQL_INTEGRATION_LIST, 0, sizeof **items, read_integration,
-              "listing integrations", a, (void **)items, n_items, err);
+static IexStatus sq_integration_list(Store *base, Arena *a,
+                                     StoreIntegration **items, size_t *n_items,
+                                     Err *err) {
+  return list(sq(base), SQL_INTEGRATION_LIST, 0, sizeof **items,
+              read_integration, "listing integrations", a, (void **)items,
+              n_items, err);
 }
 
 /* IEX_OK if integration `id` exists, IEX_E_NOT_FOUND otherwise. */
@@ -802,7 +979,8 @@ static IexStatus integration_exists(SqliteStore *s, int64_t id, Err *err) {
     rc = step(s, st, "looking up an integration", &found, err);
   }
   if (rc == IEX_OK && !found)
-    rc = err_set(err, IEX_E_NOT_FOUND, "there is no integration with id %lld", (long long)id);
+    rc = err_set(err, IEX_E_NOT_FOUND, "there is no integration with id %lld",
+                 (long long)id);
   release(st);
   return rc;
 }
@@ -820,7 +998,10 @@ static IexStatus sq_integration_set_active(Store *base, int64_t id, bool active,
     bind_int(st, 2, active);
     bind_int(st, 3, activated_at_us);
     bind_int(st, 4, store_now(base));
-    rc = run(s, st, active ? "activating the integration" : "deactivating the integration", err);
+    rc = run(
+        s, st,
+        active ? "activating the integration" : "deactivating the integration",
+        err);
   }
   release(st);
   return tx_end(s, &tx, rc, err);
@@ -837,13 +1018,14 @@ static IexStatus sq_settings_get(Store *base, int64_t integration_id, Arena *a,
     bind_int(st, 1, integration_id);
     rc = step(s, st, "reading settings", &found, err);
   }
-  if (rc == IEX_OK) *json_out = found ? col_text(st, 0, a) : arena_strndup(a, "{}", 2);
+  if (rc == IEX_OK)
+    *json_out = found ? col_text(st, 0, a) : arena_strndup(a, "{}", 2);
   release(st);
   return rc;
 }
 
-static IexStatus sq_settings_set(Store *base, int64_t integration_id, const char *json,
-                                 Err *err) {
+static IexStatus sq_settings_set(Store *base, int64_t integration_id,
+                                 const char *json, Err *err) {
   SqliteStore *s = sq(base);
   sqlite3_stmt *st = NULL;
   Tx tx;
@@ -862,8 +1044,8 @@ static IexStatus sq_settings_set(Store *base, int64_t integration_id, const char
 
 /* ---- Inbox and cursors ---------------------------------------------- */
 
-static IexStatus sq_inbox_add(Store *base, const StoreEvent *ev, int64_t *id_out,
-                              bool *is_duplicate, Err *err) {
+static IexStatus sq_inbox_add(Store *base, const StoreEvent *ev,
+                              int64_t *id_out, bool *is_duplicate, Err *err) {
   SqliteStore *s = sq(base);
   sqlite3_stmt *st = NULL;
   bool row = false;
@@ -880,7 +1062,8 @@ static IexStatus sq_inbox_add(Store *base, const StoreEvent *ev, int64_t *id_out
     bind_int(st, 7, store_now(base));
     rc = step(s, st, "storing a received event", &row, err);
   }
-  if (rc == IEX_OK && !row) rc = err_set(err, IEX_E_INTERNAL, "the inbox insert returned no row");
+  if (rc == IEX_OK && !row)
+    rc = err_set(err, IEX_E_INTERNAL, "the inbox insert returned no row");
   if (rc == IEX_OK) {
     if (id_out) *id_out = col_int(st, 0);
     if (is_duplicate) *is_duplicate = col_int(st, 1) > 0;
@@ -893,10 +1076,12 @@ static IexStatus sq_inbox_add(Store *base, const StoreEvent *ev, int64_t *id_out
   return rc;
 }
 
-static IexStatus sq_inbox_pending(Store *base, size_t limit, Arena *a, StoreInboxItem **items,
-                                  size_t *n_items, Err *err) {
-  return list(sq(base), SQL_INBOX_PENDING, (int64_t)limit, sizeof **items, read_inbox,
-              "reading pending events", a, (void **)items, n_items, err);
+static IexStatus sq_inbox_pending(Store *base, size_t limit, Arena *a,
+                                  StoreInboxItem **items, size_t *n_items,
+                                  Err *err) {
+  return list(sq(base), SQL_INBOX_PENDING, (int64_t)limit, sizeof **items,
+              read_inbox, "reading pending events", a, (void **)items, n_items,
+              err);
 }
 
 /* Run a bound UPDATE that must change exactly one row; IEX_E_NOT_FOUND
@@ -905,13 +1090,13 @@ static IexStatus update_one(SqliteStore *s, sqlite3_stmt *st, const char *doing,
                             const char *what, int64_t id, Err *err) {
   IexStatus rc = run(s, st, doing, err);
   if (rc == IEX_OK && sqlite3_changes(s->db) == 0)
-    rc = err_set(err, IEX_E_NOT_FOUND, "%s: there is no %s with id %lld", doing, what,
-                 (long long)id);
+    rc = err_set(err, IEX_E_NOT_FOUND, "%s: there is no %s with id %lld", doing,
+                 what, (long long)id);
   return rc;
 }
 
-static IexStatus sq_inbox_done(Store *base, int64_t id, int64_t transfer_id, const char *outcome,
-                               Err *err) {
+static IexStatus sq_inbox_done(Store *base, int64_t id, int64_t transfer_id,
+                               const char *outcome, Err *err) {
   SqliteStore *s = sq(base);
   sqlite3_stmt *st = NULL;
   Tx tx;
@@ -928,8 +1113,9 @@ static IexStatus sq_inbox_done(Store *base, int64_t id, int64_t transfer_id, con
   return tx_end(s, &tx, rc, err);
 }
 
-static IexStatus sq_cursor_get(Store *base, int64_t integration_id, const char *record_type,
-                               Arena *a, const char **value_out, Err *err) {
+static IexStatus sq_cursor_get(Store *base, int64_t integration_id,
+                               const char *record_type, Arena *a,
+                               const char **value_out, Err *err) {
   SqliteStore *s = sq(base);
   sqlite3_stmt *st;
   bool found = false;
@@ -944,8 +1130,9 @@ static IexStatus sq_cursor_get(Store *base, int64_t integration_id, const char *
   return rc;
 }
 
-static IexStatus sq_cursor_set(Store *base, int64_t integration_id, const char *record_type,
-                               const char *value, Err *err) {
+static IexStatus sq_cursor_set(Store *base, int64_t integration_id,
+                               const char *record_type, const char *value,
+                               Err *err) {
   SqliteStore *s = sq(base);
   sqlite3_stmt *st = NULL;
   Tx tx;
@@ -965,8 +1152,10 @@ static IexStatus sq_cursor_set(Store *base, int64_t integration_id, const char *
 /* ---- Transfers and revisions ---------------------------------------- */
 
 static IexStatus sq_transfer_get_or_add(Store *base, int64_t integration_id,
-                                        const char *source_id, const char *display_key,
-                                        int64_t *id_out, bool *created, Err *err) {
+                                        const char *source_id,
+                                        const char *display_key,
+                                        int64_t *id_out, bool *created,
+                                        Err *err) {
   SqliteStore *s = sq(base);
   sqlite3_stmt *st = NULL;
   bool found = false, rename = false;
@@ -1008,18 +1197,20 @@ static IexStatus sq_transfer_get_or_add(Store *base, int64_t integration_id,
   return rc;
 }
 
-static IexStatus sq_transfer_get(Store *base, int64_t id, Arena *a, StoreTransfer *out,
-                                 Err *err) {
+static IexStatus sq_transfer_get(Store *base, int64_t id, Arena *a,
+                                 StoreTransfer *out, Err *err) {
   SqliteStore *s = sq(base);
   sqlite3_stmt *st;
   bool found = false;
   IexStatus rc = use(s, SQL_TRANSFER_GET, &st, err);
   if (rc == IEX_OK) {
     bind_int(st, 1, id);
-    rc = get_one(s, st, read_transfer, "reading a transfer", a, out, &found, err);
+    rc = get_one(s, st, read_transfer, "reading a transfer", a, out, &found,
+                 err);
   }
   if (rc == IEX_OK && !found)
-    rc = err_set(err, IEX_E_NOT_FOUND, "there is no transfer with id %lld", (long long)id);
+    rc = err_set(err, IEX_E_NOT_FOUND, "there is no transfer with id %lld",
+                 (long long)id);
   release(st);
   return rc;
 }
@@ -1037,8 +1228,9 @@ static IexStatus touch_transfer(SqliteStore *s, int64_t transfer_id, Err *err) {
   return rc;
 }
 
-static IexStatus sq_revision_add(Store *base, int64_t transfer_id, const char *data_json,
-                                 const char *source_time, int64_t inbox_id, int64_t *id_out,
+static IexStatus sq_revision_add(Store *base, int64_t transfer_id,
+                                 const char *data_json, const char *source_time,
+                                 int64_t inbox_id, int64_t *id_out,
                                  bool *is_new, Err *err) {
   SqliteStore *s = sq(base);
   sqlite3_stmt *st = NULL;
@@ -1081,26 +1273,30 @@ static IexStatus sq_revision_add(Store *base, int64_t transfer_id, const char *d
   return rc;
 }
 
-static IexStatus sq_revision_get(Store *base, int64_t id, Arena *a, StoreRevision *out,
-                                 Err *err) {
+static IexStatus sq_revision_get(Store *base, int64_t id, Arena *a,
+                                 StoreRevision *out, Err *err) {
   SqliteStore *s = sq(base);
   sqlite3_stmt *st;
   bool found = false;
   IexStatus rc = use(s, SQL_REVISION_GET, &st, err);
   if (rc == IEX_OK) {
     bind_int(st, 1, id);
-    rc = get_one(s, st, read_revision, "reading a revision", a, out, &found, err);
+    rc = get_one(s, st, read_revision, "reading a revision", a, out, &found,
+                 err);
   }
   if (rc == IEX_OK && !found)
-    rc = err_set(err, IEX_E_NOT_FOUND, "there is no revision with id %lld", (long long)id);
+    rc = err_set(err, IEX_E_NOT_FOUND, "there is no revision with id %lld",
+                 (long long)id);
   release(st);
   return rc;
 }
 
 static IexStatus sq_revision_list(Store *base, int64_t transfer_id, Arena *a,
-                                  StoreRevision **items, size_t *n_items, Err *err) {
-  return list(sq(base), SQL_REVISION_LIST, transfer_id, sizeof **items, read_revision,
-              "listing revisions", a, (void **)items, n_items, err);
+                                  StoreRevision **items, size_t *n_items,
+                                  Err *err) {
+  return list(sq(base), SQL_REVISION_LIST, transfer_id, sizeof **items,
+              read_revision, "listing revisions", a, (void **)items, n_items,
+              err);
 }
 
 /* ---- Runs ----------------------------------------------------------- */
@@ -1135,10 +1331,12 @@ static IexStatus sq_run_add(Store *base, int64_t revision_id, int64_t due_at_us,
   return rc;
 }
 
-static IexStatus sq_run_get(Store *base, int64_t id, Arena *a, StoreRun *out, Err *err);
+static IexStatus sq_run_get(Store *base, int64_t id, Arena *a, StoreRun *out,
+                            Err *err);
 
-static IexStatus sq_run_claim(Store *base, const char *worker_id, int64_t lease_us, Arena *a,
-                              StoreRun *out, bool *claimed, Err *err) {
+static IexStatus sq_run_claim(Store *base, const char *worker_id,
+                              int64_t lease_us, Arena *a, StoreRun *out,
+                              bool *claimed, Err *err) {
   SqliteStore *s = sq(base);
   sqlite3_stmt *st = NULL;
   bool found = false;
@@ -1180,7 +1378,8 @@ static IexStatus sq_run_claim(Store *base, const char *worker_id, int64_t lease_
 }
 
 /* Explain why `worker_id` cannot finish or renew `run_id`. */
-static IexStatus lease_lost(SqliteStore *s, int64_t run_id, const char *worker_id, Err *err) {
+static IexStatus lease_lost(SqliteStore *s, int64_t run_id,
+                            const char *worker_id, Err *err) {
   sqlite3_stmt *st;
   bool found = false;
   IexStatus rc = use(s, SQL_RUN_STATE, &st, err);
@@ -1189,21 +1388,24 @@ static IexStatus lease_lost(SqliteStore *s, int64_t run_id, const char *worker_i
     rc = step(s, st, "reading a run", &found, err);
   }
   if (rc == IEX_OK && !found) {
-    rc = err_set(err, IEX_E_NOT_FOUND, "there is no run with id %lld", (long long)run_id);
+    rc = err_set(err, IEX_E_NOT_FOUND, "there is no run with id %lld",
+                 (long long)run_id);
   } else if (rc == IEX_OK) {
     const char *owner = (const char *)sqlite3_column_text(st, 1);
     rc = err_set(err, IEX_E_LEASE_LOST,
-                 "run %lld is no longer leased to worker `%s`: it is %s%s%s; this worker's "
-                 "result was not recorded",
-                 (long long)run_id, worker_id, (const char *)sqlite3_column_text(st, 0),
+                 "run %lld is no longer leased to worker `%s`: it is "
+                 "%s%s%s; this worker's result was not recorded",
+                 (long long)run_id, worker_id,
+                 (const char *)sqlite3_column_text(st, 0),
                  owner ? " under worker " : "", owner ? owner : "");
   }
   release(st);
   return rc;
 }
 
-static IexStatus sq_run_renew(Store *base, int64_t run_id, const char *worker_id,
-                              int64_t lease_us, Err *err) {
+static IexStatus sq_run_renew(Store *base, int64_t run_id,
+                              const char *worker_id, int64_t lease_us,
+                              Err *err) {
   SqliteStore *s = sq(base);
   sqlite3_stmt *st = NULL;
   Tx tx;
@@ -1216,13 +1418,15 @@ static IexStatus sq_run_renew(Store *base, int64_t run_id, const char *worker_id
     rc = run(s, st, "renewing a lease", err);
   }
   release(st);
-  if (rc == IEX_OK && sqlite3_changes(s->db) == 0) rc = lease_lost(s, run_id, worker_id, err);
+  if (rc == IEX_OK && sqlite3_changes(s->db) == 0)
+    rc = lease_lost(s, run_id, worker_id, err);
   return tx_end(s, &tx, rc, err);
 }
 
-static IexStatus sq_run_finish(Store *base, int64_t run_id, const char *worker_id,
-                               StoreRunStatus status, const StoreOutcome *outcome,
-                               int64_t next_due_us, int64_t *next_id_out, Err *err) {
+static IexStatus sq_run_finish(Store *base, int64_t run_id,
+                               const char *worker_id, StoreRunStatus status,
+                               const StoreOutcome *outcome, int64_t next_due_us,
+                               int64_t *next_id_out, Err *err) {
   SqliteStore *s = sq(base);
   StoreOutcome o = outcome ? *outcome : (StoreOutcome){IEX_OK, NULL, NULL};
   sqlite3_stmt *st = NULL;
@@ -1269,7 +1473,8 @@ static IexStatus sq_run_finish(Store *base, int64_t run_id, const char *worker_i
   return tx_end(s, &tx, rc, err);
 }
 
-static IexStatus sq_run_get(Store *base, int64_t id, Arena *a, StoreRun *out, Err *err) {
+static IexStatus sq_run_get(Store *base, int64_t id, Arena *a, StoreRun *out,
+                            Err *err) {
   SqliteStore *s = sq(base);
   sqlite3_stmt *st;
   bool found = false;
@@ -1279,26 +1484,30 @@ static IexStatus sq_run_get(Store *base, int64_t id, Arena *a, StoreRun *out, Er
     rc = get_one(s, st, read_run, "reading a run", a, out, &found, err);
   }
   if (rc == IEX_OK && !found)
-    rc = err_set(err, IEX_E_NOT_FOUND, "there is no run with id %lld", (long long)id);
+    rc = err_set(err, IEX_E_NOT_FOUND, "there is no run with id %lld",
+                 (long long)id);
   release(st);
   return rc;
 }
 
-static IexStatus sq_run_list(Store *base, int64_t transfer_id, Arena *a, StoreRun **items,
-                             size_t *n_items, Err *err) {
-  return list(sq(base), SQL_RUN_LIST, transfer_id, sizeof **items, read_run, "listing runs", a,
-              (void **)items, n_items, err);
+static IexStatus sq_run_list(Store *base, int64_t transfer_id, Arena *a,
+                             StoreRun **items, size_t *n_items, Err *err) {
+  return list(sq(base), SQL_RUN_LIST, transfer_id, sizeof **items, read_run,
+              "listing runs", a, (void **)items, n_items, err);
 }
 
-static IexStatus sq_transfers_failed(Store *base, int64_t integration_id, Arena *a,
-                                     StoreTransfer **items, size_t *n_items, Err *err) {
-  return list(sq(base), SQL_TRANSFERS_FAILED, integration_id, sizeof **items, read_transfer,
-              "listing failed transfers", a, (void **)items, n_items, err);
+static IexStatus sq_transfers_failed(Store *base, int64_t integration_id,
+                                     Arena *a, StoreTransfer **items,
+                                     size_t *n_items, Err *err) {
+  return list(sq(base), SQL_TRANSFERS_FAILED, integration_id, sizeof **items,
+              read_transfer, "listing failed transfers", a, (void **)items,
+              n_items, err);
 }
 
 /* ---- Stages --------------------------------------------------------- */
 
-static IexStatus sq_stage_add(Store *base, const StoreStageNew *in, int64_t *id_out, Err *err) {
+static IexStatus sq_stage_add(Store *base, const StoreStageNew *in,
+                              int64_t *id_out, Err *err) {
   SqliteStore *s = sq(base);
   sqlite3_stmt *st = NULL;
   Tx tx;
@@ -1321,16 +1530,17 @@ static IexStatus sq_stage_add(Store *base, const StoreStageNew *in, int64_t *id_
   return tx_end(s, &tx, rc, err);
 }
 
-static IexStatus sq_stage_list(Store *base, int64_t run_id, Arena *a, StoreStage **items,
-                               size_t *n_items, Err *err) {
-  return list(sq(base), SQL_STAGE_LIST, run_id, sizeof **items, read_stage, "listing stages", a,
-              (void **)items, n_items, err);
+static IexStatus sq_stage_list(Store *base, int64_t run_id, Arena *a,
+                               StoreStage **items, size_t *n_items, Err *err) {
+  return list(sq(base), SQL_STAGE_LIST, run_id, sizeof **items, read_stage,
+              "listing stages", a, (void **)items, n_items, err);
 }
 
 /* ---- Effects and usage ---------------------------------------------- */
 
-static IexStatus sq_effect_find(Store *base, int64_t transfer_id, const char *key, Arena *a,
-                                StoreEffect *out, bool *found, Err *err) {
+static IexStatus sq_effect_find(Store *base, int64_t transfer_id,
+                                const char *key, Arena *a, StoreEffect *out,
+                                bool *found, Err *err) {
   SqliteStore *s = sq(base);
   sqlite3_stmt *st;
   IexStatus rc = use(s, SQL_EFFECT_FIND, &st, err);
@@ -1344,8 +1554,9 @@ static IexStatus sq_effect_find(Store *base, int64_t transfer_id, const char *ke
   return rc;
 }
 
-static IexStatus sq_effect_reserve(Store *base, const StoreEffectNew *in, Arena *a,
-                                   StoreEffect *out, bool *created, Err *err) {
+static IexStatus sq_effect_reserve(Store *base, const StoreEffectNew *in,
+                                   Arena *a, StoreEffect *out, bool *created,
+                                   Err *err) {
   SqliteStore *s = sq(base);
   sqlite3_stmt *st = NULL;
   bool found = false;
@@ -1367,23 +1578,28 @@ static IexStatus sq_effect_reserve(Store *base, const StoreEffectNew *in, Arena 
     *created = rc == IEX_OK && sqlite3_changes(s->db) == 1;
   }
   release(st);
-  if (rc == IEX_OK) rc = sq_effect_find(base, in->transfer_id, in->key, a, out, &found, err);
+  if (rc == IEX_OK)
+    rc = sq_effect_find(base, in->transfer_id, in->key, a, out, &found, err);
   if (rc == IEX_OK && !found)
-    rc = err_set(err, IEX_E_INTERNAL, "effect `%s` vanished after it was reserved", in->key);
+    rc = err_set(err, IEX_E_INTERNAL,
+                 "effect `%s` vanished after it was reserved", in->key);
   return tx_end(s, &tx, rc, err);
 }
 
-static IexStatus sq_effect_move(Store *base, int64_t id, StoreEffectState to, int64_t run_id,
-                                const char *result_json, const char *external_id,
-                                const char *reason, bool *counted, Err *err) {
+static IexStatus sq_effect_move(Store *base, int64_t id, StoreEffectState to,
+                                int64_t run_id, const char *result_json,
+                                const char *external_id, const char *reason,
+                                bool *counted, Err *err) {
   SqliteStore *s = sq(base);
   sqlite3_stmt *st = NULL;
   bool found = false;
   StoreEffectState from = STORE_EFFECT_UNKNOWN;
   int64_t now = store_now(base);
   static const SqlId update_for[] = {
-      [STORE_EFFECT_STARTED] = SQL_EFFECT_START, [STORE_EFFECT_DONE] = SQL_EFFECT_DONE,
-      [STORE_EFFECT_REFUSED] = SQL_EFFECT_REFUSED, [STORE_EFFECT_UNKNOWN] = SQL_EFFECT_UNKNOWN};
+      [STORE_EFFECT_STARTED] = SQL_EFFECT_START,
+      [STORE_EFFECT_DONE] = SQL_EFFECT_DONE,
+      [STORE_EFFECT_REFUSED] = SQL_EFFECT_REFUSED,
+      [STORE_EFFECT_UNKNOWN] = SQL_EFFECT_UNKNOWN};
   Tx tx;
   IexStatus rc = tx_begin(s, &tx, err);
 
@@ -1394,16 +1610,20 @@ static IexStatus sq_effect_move(Store *base, int64_t id, StoreEffectState to, in
     rc = step(s, st, "reading an effect", &found, err);
   }
   if (rc == IEX_OK && !found)
-    rc = err_set(err, IEX_E_NOT_FOUND, "there is no effect with id %lld", (long long)id);
-  if (rc == IEX_OK && !store_effect_state_parse((const char *)sqlite3_column_text(st, 0), &from))
-    rc = err_set(err, IEX_E_STORE_CORRUPT, "effect %lld has the state `%s`, which is not one",
+    rc = err_set(err, IEX_E_NOT_FOUND, "there is no effect with id %lld",
+                 (long long)id);
+  if (rc == IEX_OK && !store_effect_state_parse(
+                          (const char *)sqlite3_column_text(st, 0), &from))
+    rc = err_set(err, IEX_E_STORE_CORRUPT,
+                 "effect %lld has the state `%s`, which is not one",
                  (long long)id, (const char *)sqlite3_column_text(st, 0));
   if (rc == IEX_OK && !store_effect_can_move(from, to))
-    rc = err_set(err, IEX_E_EFFECT_STATE,
-                 "effect %lld (`%s`, %s of transfer %lld) is %s and cannot become %s",
-                 (long long)id, (const char *)sqlite3_column_text(st, 2),
-                 (const char *)sqlite3_column_text(st, 3), (long long)col_int(st, 1),
-                 store_effect_state_name(from), store_effect_state_name(to));
+    rc = err_set(
+        err, IEX_E_EFFECT_STATE,
+        "effect %lld (`%s`, %s of transfer %lld) is %s and cannot become %s",
+        (long long)id, (const char *)sqlite3_column_text(st, 2),
+        (const char *)sqlite3_column_text(st, 3), (long long)col_int(st, 1),
+        store_effect_state_name(from), store_effect_state_name(to));
   release(st);
   st = NULL;
 
@@ -1425,8 +1645,7 @@ static IexStatus sq_effect_move(Store *base, int64_t id, StoreEffectState to, in
       bind_text(st, 2, reason);
       bind_int(st, 3, now);
       break;
-    case STORE_EFFECT_RESERVED:
-      break;  /* can_move() never allows it */
+    case STORE_EFFECT_RESERVED: break; /* can_move() never allows it */
     }
     rc = run(s, st, "moving an effect", err);
   }
@@ -1435,7 +1654,8 @@ static IexStatus sq_effect_move(Store *base, int64_t id, StoreEffectState to, in
 
   /* A create that counts: count it once per (transfer, target system), in
   ** this same transaction, so "done" and "counted" cannot part. */
-  if (rc == IEX_OK && to == STORE_EFFECT_DONE) rc = use(s, SQL_USAGE_COUNT_EFFECT, &st, err);
+  if (rc == IEX_OK && to == STORE_EFFECT_DONE)
+    rc = use(s, SQL_USAGE_COUNT_EFFECT, &st, err);
   if (rc == IEX_OK && to == STORE_EFFECT_DONE) {
     bind_int(st, 1, id);
     bind_int(st, 2, now);
@@ -1447,20 +1667,23 @@ static IexStatus sq_effect_move(Store *base, int64_t id, StoreEffectState to, in
   return tx_end(s, &tx, rc, err);
 }
 
-static IexStatus sq_effect_list_unsettled(Store *base, Arena *a, StoreEffect **items,
-                                          size_t *n_items, Err *err) {
+static IexStatus sq_effect_list_unsettled(Store *base, Arena *a,
+                                          StoreEffect **items, size_t *n_items,
+                                          Err *err) {
   return list(sq(base), SQL_EFFECT_UNSETTLED, 0, sizeof **items, read_effect,
               "listing unsettled effects", a, (void **)items, n_items, err);
 }
 
-static IexStatus sq_effect_list(Store *base, int64_t transfer_id, Arena *a, StoreEffect **items,
-                                size_t *n_items, Err *err) {
-  return list(sq(base), SQL_EFFECT_LIST, transfer_id, sizeof **items, read_effect,
-              "listing effects", a, (void **)items, n_items, err);
+static IexStatus sq_effect_list(Store *base, int64_t transfer_id, Arena *a,
+                                StoreEffect **items, size_t *n_items,
+                                Err *err) {
+  return list(sq(base), SQL_EFFECT_LIST, transfer_id, sizeof **items,
+              read_effect, "listing effects", a, (void **)items, n_items, err);
 }
 
 static IexStatus sq_usage_count(Store *base, int64_t from_us, int64_t to_us,
-                                int64_t integration_id, int64_t *used, Err *err) {
+                                int64_t integration_id, int64_t *used,
+                                Err *err) {
   SqliteStore *s = sq(base);
   sqlite3_stmt *st;
   bool row = false;
@@ -1478,8 +1701,8 @@ static IexStatus sq_usage_count(Store *base, int64_t from_us, int64_t to_us,
 
 /* ---- Outbox --------------------------------------------------------- */
 
-static IexStatus sq_outbox_add(Store *base, const StoreMessageNew *in, int64_t *id_out,
-                               bool *created, Err *err) {
+static IexStatus sq_outbox_add(Store *base, const StoreMessageNew *in,
+                               int64_t *id_out, bool *created, Err *err) {
   SqliteStore *s = sq(base);
   sqlite3_stmt *st = NULL;
   bool found = false;
@@ -1505,14 +1728,16 @@ static IexStatus sq_outbox_add(Store *base, const StoreMessageNew *in, int64_t *
     rc = step(s, st, "reading a queued message", &found, err);
   }
   if (rc == IEX_OK && !found)
-    rc = err_set(err, IEX_E_INTERNAL, "message `%s` vanished after it was queued", in->key);
+    rc = err_set(err, IEX_E_INTERNAL,
+                 "message `%s` vanished after it was queued", in->key);
   if (rc == IEX_OK && id_out) *id_out = col_int(st, 0);
   release(st);
   return tx_end(s, &tx, rc, err);
 }
 
-static IexStatus sq_outbox_claim(Store *base, const char *worker_id, int64_t lease_us, Arena *a,
-                                 StoreMessage *out, bool *claimed, Err *err) {
+static IexStatus sq_outbox_claim(Store *base, const char *worker_id,
+                                 int64_t lease_us, Arena *a, StoreMessage *out,
+                                 bool *claimed, Err *err) {
   SqliteStore *s = sq(base);
   sqlite3_stmt *st = NULL;
   bool found = false;
@@ -1556,8 +1781,8 @@ static IexStatus sq_outbox_sent(Store *base, int64_t id, Err *err) {
   return tx_end(s, &tx, rc, err);
 }
 
-static IexStatus sq_outbox_defer(Store *base, int64_t id, int64_t due_at_us, const char *error,
-                                 Err *err) {
+static IexStatus sq_outbox_defer(Store *base, int64_t id, int64_t due_at_us,
+                                 const char *error, Err *err) {
   SqliteStore *s = sq(base);
   sqlite3_stmt *st = NULL;
   Tx tx;
@@ -1577,24 +1802,30 @@ static IexStatus sq_outbox_defer(Store *base, int64_t id, int64_t due_at_us, con
 
 /* The log statement for one combination of filters, built from constant
 ** pieces only and cached; values are bound by name. */
-static IexStatus log_statement(SqliteStore *s, unsigned variant, sqlite3_stmt **out, Err *err) {
+static IexStatus log_statement(SqliteStore *s, unsigned variant,
+                               sqlite3_stmt **out, Err *err) {
   *out = s->log_stmts[variant];
   if (*out) return IEX_OK;
   Buf sql;
   buf_init(&sql, 4096);
   buf_puts(&sql, "SELECT " TRANSFER_COLUMNS " WHERE 1");
   if (variant & LOG_STATUS) buf_puts(&sql, " AND t.status = :status");
-  if (variant & LOG_INTEGRATION) buf_puts(&sql, " AND t.integration_id = :integration");
+  if (variant & LOG_INTEGRATION)
+    buf_puts(&sql, " AND t.integration_id = :integration");
   /* "1001" finds "#1001": support staff type the number without the '#'. */
   if (variant & LOG_KEY)
-    buf_puts(&sql, " AND (t.display_key = :key OR t.display_key = '#' || :key"
-                   " OR t.source_id = :key)");
+    buf_puts(&sql,
+             " AND (t.display_key = :key OR t.display_key = '#' || :key OR "
+             "t.source_id = :key)");
   if (variant & LOG_FROM) buf_puts(&sql, " AND t.updated_at >= :from");
   if (variant & LOG_TO) buf_puts(&sql, " AND t.updated_at < :to");
-  buf_puts(&sql, " ORDER BY t.updated_at DESC, t.id DESC LIMIT :limit OFFSET :offset");
+  buf_puts(
+      &sql,
+      " ORDER BY t.updated_at DESC, t.id DESC LIMIT :limit OFFSET :offset");
   IexStatus rc = IEX_OK;
-  int src = sqlite3_prepare_v3(s->db, buf_cstr(&sql), -1, SQLITE_PREPARE_PERSISTENT,
-                               &s->log_stmts[variant], NULL);
+  int src =
+      sqlite3_prepare_v3(s->db, buf_cstr(&sql), -1, SQLITE_PREPARE_PERSISTENT,
+                         &s->log_stmts[variant], NULL);
   if (src != SQLITE_OK) rc = db_error(s, src, "preparing the log query", err);
   buf_fini(&sql);
   *out = s->log_stmts[variant];
@@ -1606,32 +1837,34 @@ static void bind_named_int(sqlite3_stmt *st, const char *name, int64_t v) {
   if (i > 0) sqlite3_bind_int64(st, i, v);
 }
 
-static IexStatus sq_log(Store *base, const StoreLogFilter *f, Arena *a, StoreTransfer **items,
-                        size_t *n_items, Err *err) {
+static IexStatus sq_log(Store *base, const StoreLogFilter *f, Arena *a,
+                        StoreTransfer **items, size_t *n_items, Err *err) {
   SqliteStore *s = sq(base);
   sqlite3_stmt *st = NULL;
   unsigned variant = (f->status != STORE_RUN_ANY ? LOG_STATUS : 0) |
-                     (f->integration_id ? LOG_INTEGRATION : 0) | (f->key ? LOG_KEY : 0) |
-                     (f->from_us ? LOG_FROM : 0) | (f->to_us ? LOG_TO : 0);
+                     (f->integration_id ? LOG_INTEGRATION : 0) |
+                     (f->key ? LOG_KEY : 0) | (f->from_us ? LOG_FROM : 0) |
+                     (f->to_us ? LOG_TO : 0);
   IexStatus rc = log_statement(s, variant, &st, err);
   if (rc == IEX_OK) {
     int i = sqlite3_bind_parameter_index(st, ":status");
     if (i > 0) bind_text(st, i, store_run_status_name(f->status));
-    if ((i = sqlite3_bind_parameter_index(st, ":key")) > 0) bind_text(st, i, f->key);
+    if ((i = sqlite3_bind_parameter_index(st, ":key")) > 0)
+      bind_text(st, i, f->key);
     bind_named_int(st, ":integration", f->integration_id);
     bind_named_int(st, ":from", f->from_us);
     bind_named_int(st, ":to", f->to_us);
     bind_named_int(st, ":limit", (int64_t)f->limit);
     bind_named_int(st, ":offset", (int64_t)f->offset);
-    rc = collect(s, st, sizeof **items, read_transfer, "reading the log", a, (void **)items,
-                 n_items, err);
+    rc = collect(s, st, sizeof **items, read_transfer, "reading the log", a,
+                 (void **)items, n_items, err);
   }
   release(st);
   return rc;
 }
 
-static IexStatus sq_transfer_show(Store *base, int64_t id, Arena *a, StoreTransferDetail *out,
-                                  Err *err) {
+static IexStatus sq_transfer_show(Store *base, int64_t id, Arena *a,
+                                  StoreTransferDetail *out, Err *err) {
   SqliteStore *s = sq(base);
   Tx tx;
   memset(out, 0, sizeof *out);
@@ -1639,16 +1872,18 @@ static IexStatus sq_transfer_show(Store *base, int64_t id, Arena *a, StoreTransf
   if (rc == IEX_OK) rc = sq_transfer_get(base, id, a, &out->transfer, err);
   if (rc == IEX_OK)
     rc = list(s, SQL_REVISION_LIST, id, sizeof *out->revisions, read_revision,
-              "listing revisions", a, (void **)&out->revisions, &out->n_revisions, err);
+              "listing revisions", a, (void **)&out->revisions,
+              &out->n_revisions, err);
   if (rc == IEX_OK)
-    rc = list(s, SQL_RUN_LIST, id, sizeof *out->runs, read_run, "listing runs", a,
-              (void **)&out->runs, &out->n_runs, err);
+    rc = list(s, SQL_RUN_LIST, id, sizeof *out->runs, read_run, "listing runs",
+              a, (void **)&out->runs, &out->n_runs, err);
   if (rc == IEX_OK)
     rc = list(s, SQL_STAGE_LIST_TRANSFER, id, sizeof *out->stages, read_stage,
               "listing stages", a, (void **)&out->stages, &out->n_stages, err);
   if (rc == IEX_OK)
-    rc = list(s, SQL_EFFECT_LIST, id, sizeof *out->effects, read_effect, "listing effects", a,
-              (void **)&out->effects, &out->n_effects, err);
+    rc = list(s, SQL_EFFECT_LIST, id, sizeof *out->effects, read_effect,
+              "listing effects", a, (void **)&out->effects, &out->n_effects,
+              err);
   return tx_end(s, &tx, rc, err);
 }
 

@@ -23,186 +23,192 @@
 
 /* The application_id in the database header ("iex!"), so that an SQLite
 ** file of some other program is not mistaken for a store. */
-#define IEX_APPLICATION_ID 1768257569  /* 0x69657821 */
+#define IEX_APPLICATION_ID 1768257569 /* 0x69657821 */
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
 
 typedef struct Migration {
   int version;
-  const char *summary;  /* recorded in schema_version */
-  const char *sql;      /* constant text: no formatted SQL, ever */
+  const char *summary; /* recorded in schema_version */
+  const char *sql;     /* constant text: no formatted SQL, ever */
 } Migration;
-
 static const Migration migrations[] = {
-{1, "the first schema: integrations to outbox",
-"CREATE TABLE integrations (\n"
-"  id            INTEGER PRIMARY KEY,\n"
-"  name          TEXT NOT NULL UNIQUE,\n"
-"  iexb          BLOB NOT NULL,\n"
-"  iexb_hash     TEXT NOT NULL,\n"
-"  connections   TEXT NOT NULL,                 -- JSON; secret references only\n"
-"  activated_at  INTEGER NOT NULL,\n"
-"  is_active     INTEGER NOT NULL CHECK (is_active IN (0, 1)),\n"
-"  created_at    INTEGER NOT NULL,\n"
-"  updated_at    INTEGER NOT NULL\n"
-");\n"
-/* Every settings change is kept; the highest version is the current one. */
-"CREATE TABLE settings (\n"
-"  integration_id INTEGER NOT NULL REFERENCES integrations(id),\n"
-"  version        INTEGER NOT NULL,\n"
-"  json           TEXT NOT NULL,\n"
-"  set_at         INTEGER NOT NULL,\n"
-"  PRIMARY KEY (integration_id, version)\n"
-");\n"
-/* Every event, stored before it is acknowledged. A repeated delivery adds
-** nothing but n_duplicates. */
-"CREATE TABLE inbox (\n"
-"  id             INTEGER PRIMARY KEY,\n"
-"  integration_id INTEGER NOT NULL REFERENCES integrations(id),\n"
-"  dedup_key      TEXT NOT NULL,\n"
-"  source         TEXT NOT NULL,\n"
-"  topic          TEXT,\n"
-"  headers        TEXT NOT NULL,                -- JSON, secrets redacted\n"
-"  body           BLOB NOT NULL,\n"
-"  received_at    INTEGER NOT NULL,\n"
-"  processed_at   INTEGER,                      -- NULL while pending\n"
-"  outcome        TEXT,\n"
-"  transfer_id    INTEGER REFERENCES transfers(id),\n"
-"  n_duplicates   INTEGER NOT NULL DEFAULT 0,\n"
-"  last_duplicate_at INTEGER,\n"
-"  UNIQUE (integration_id, dedup_key)\n"
-");\n"
-"CREATE INDEX inbox_pending ON inbox(id) WHERE processed_at IS NULL;\n"
-"CREATE TABLE cursors (\n"
-"  integration_id INTEGER NOT NULL REFERENCES integrations(id),\n"
-"  record_type    TEXT NOT NULL,\n"
-"  value          TEXT NOT NULL,\n"
-"  updated_at     INTEGER NOT NULL,\n"
-"  PRIMARY KEY (integration_id, record_type)\n"
-");\n"
-/* One row per (integration, source record). status/code/message/location
-** repeat the latest outcome so that the log is one indexed query. */
-"CREATE TABLE transfers (\n"
-"  id             INTEGER PRIMARY KEY,\n"
-"  integration_id INTEGER NOT NULL REFERENCES integrations(id),\n"
-"  source_id      TEXT NOT NULL,\n"
-"  display_key    TEXT NOT NULL,\n"
-"  status         TEXT NOT NULL CHECK (status IN ('queued', 'running', 'waiting', 'done',\n"
-"                                  'skipped', 'failed', 'attention')),\n"
-"  code           TEXT,\n"
-"  message        TEXT,\n"
-"  location       TEXT,\n"
-"  created_at     INTEGER NOT NULL,\n"
-"  updated_at     INTEGER NOT NULL,\n"
-"  UNIQUE (integration_id, source_id)\n"
-");\n"
-"CREATE INDEX transfers_by_time ON transfers(updated_at);\n"
-"CREATE INDEX transfers_by_status ON transfers(status, updated_at);\n"
-"CREATE INDEX transfers_by_integration ON transfers(integration_id, updated_at);\n"
-"CREATE INDEX transfers_by_key ON transfers(display_key);\n"
-"CREATE INDEX transfers_by_source ON transfers(source_id);\n"
-"CREATE TABLE revisions (\n"
-"  id             INTEGER PRIMARY KEY,\n"
-"  transfer_id    INTEGER NOT NULL REFERENCES transfers(id),\n"
-"  number         INTEGER NOT NULL,\n"
-"  data           TEXT NOT NULL,                -- the source record, JSON\n"
-"  source_time    TEXT,                         -- as the source wrote it\n"
-"  inbox_id       INTEGER REFERENCES inbox(id),\n"
-"  created_at     INTEGER NOT NULL,\n"
-"  UNIQUE (transfer_id, number)\n"
-");\n"
-"CREATE TABLE runs (\n"
-"  id             INTEGER PRIMARY KEY,\n"
-"  transfer_id    INTEGER NOT NULL REFERENCES transfers(id),\n"
-"  revision_id    INTEGER NOT NULL REFERENCES revisions(id),\n"
-"  attempt        INTEGER NOT NULL,\n"
-"  reason         TEXT NOT NULL,\n"
-"  status         TEXT NOT NULL CHECK (status IN ('queued', 'running', 'waiting', 'done',\n"
-"                                  'skipped', 'failed', 'attention')),\n"
-"  due_at         INTEGER NOT NULL,\n"
-"  lease_owner    TEXT,\n"
-"  lease_expires_at INTEGER,\n"
-"  n_claims       INTEGER NOT NULL DEFAULT 0,\n"
-"  started_at     INTEGER,                      -- the run's now()\n"
-"  finished_at    INTEGER,\n"
-"  code           TEXT,\n"
-"  message        TEXT,\n"
-"  location       TEXT,\n"
-"  created_at     INTEGER NOT NULL\n"
-");\n"
-"CREATE INDEX runs_claimable ON runs(due_at) WHERE status IN ('queued', 'running');\n"
-"CREATE INDEX runs_by_transfer ON runs(transfer_id, status);\n"
-"CREATE TABLE stages (\n"
-"  id             INTEGER PRIMARY KEY,\n"
-"  run_id         INTEGER NOT NULL REFERENCES runs(id),\n"
-"  step           TEXT NOT NULL,\n"
-"  kind           TEXT NOT NULL CHECK (kind IN ('received', 'mapped', 'request', 'response',\n"
-"                                'error', 'skipped', 'note')),\n"
-"  data           TEXT,                         -- JSON, headers redacted\n"
-"  code           TEXT NOT NULL,\n"
-"  message        TEXT,\n"
-"  location       TEXT,\n"
-"  started_at     INTEGER NOT NULL,\n"
-"  finished_at    INTEGER NOT NULL\n"
-");\n"
-"CREATE INDEX stages_by_run ON stages(run_id);\n"
-/* The ledger of external writes (docs/runtime.md, "Steps and effects"). */
-"CREATE TABLE effects (\n"
-"  id             INTEGER PRIMARY KEY,\n"
-"  transfer_id    INTEGER NOT NULL REFERENCES transfers(id),\n"
-"  revision_id    INTEGER NOT NULL REFERENCES revisions(id),\n"
-"  run_id         INTEGER NOT NULL REFERENCES runs(id),\n"
-"  key            TEXT NOT NULL,\n"
-"  step           TEXT NOT NULL,\n"
-"  target_system  TEXT NOT NULL,\n"
-"  operation      TEXT NOT NULL,\n"
-"  reference      TEXT NOT NULL,\n"
-"  counts_usage   INTEGER NOT NULL CHECK (counts_usage IN (0, 1)),\n"
-"  state          TEXT NOT NULL CHECK (state IN ('reserved', 'started', 'done', 'refused',\n"
-"                                 'unknown')),\n"
-"  attempts       INTEGER NOT NULL DEFAULT 0,\n"
-"  external_id    TEXT,\n"
-"  result         TEXT,                         -- JSON\n"
-"  reason         TEXT,\n"
-"  reserved_at    INTEGER NOT NULL,\n"
-"  started_at     INTEGER,\n"
-"  finished_at    INTEGER,\n"
-"  unknown_since  INTEGER,\n"
-"  updated_at     INTEGER NOT NULL,\n"
-"  UNIQUE (transfer_id, key)\n"
-");\n"
-"CREATE INDEX effects_unsettled ON effects(id) WHERE state IN ('started', 'unknown');\n"
-/* An order counts once per (transfer, receiving system), when first
-** created there; the UNIQUE constraint is what makes it once. */
-"CREATE TABLE usage (\n"
-"  id             INTEGER PRIMARY KEY,\n"
-"  integration_id INTEGER NOT NULL REFERENCES integrations(id),\n"
-"  transfer_id    INTEGER NOT NULL REFERENCES transfers(id),\n"
-"  target_system  TEXT NOT NULL,\n"
-"  effect_id      INTEGER NOT NULL REFERENCES effects(id),\n"
-"  counted_at     INTEGER NOT NULL,\n"
-"  UNIQUE (transfer_id, target_system)\n"
-");\n"
-"CREATE INDEX usage_by_time ON usage(counted_at);\n"
-"CREATE TABLE outbox (\n"
-"  id             INTEGER PRIMARY KEY,\n"
-"  key            TEXT NOT NULL UNIQUE,\n"
-"  kind           TEXT NOT NULL,\n"
-"  recipient      TEXT NOT NULL,\n"
-"  subject        TEXT NOT NULL,\n"
-"  body           TEXT NOT NULL,\n"
-"  transfer_id    INTEGER REFERENCES transfers(id),\n"
-"  state          TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'sent')),\n"
-"  due_at         INTEGER NOT NULL,\n"
-"  lease_owner    TEXT,\n"
-"  lease_expires_at INTEGER,\n"
-"  attempts       INTEGER NOT NULL DEFAULT 0,\n"
-"  last_error     TEXT,\n"
-"  created_at     INTEGER NOT NULL,\n"
-"  sent_at        INTEGER\n"
-");\n"
-"CREATE INDEX outbox_unsent ON outbox(due_at) WHERE state <> 'sent';\n"
-},
+    {1, "the first schema: integrations to outbox",
+     "CREATE TABLE integrations (\n"
+     "  id           INTEGER PRIMARY KEY,\n"
+     "  name         TEXT NOT NULL UNIQUE,\n"
+     "  iexb         BLOB NOT NULL,\n"
+     "  iexb_hash    TEXT NOT NULL,\n"
+     "  connections  TEXT NOT NULL,  -- JSON; secret references only\n"
+     "  activated_at INTEGER NOT NULL,\n"
+     "  is_active    INTEGER NOT NULL CHECK (is_active IN (0, 1)),\n"
+     "  created_at   INTEGER NOT NULL,\n"
+     "  updated_at   INTEGER NOT NULL\n"
+     ");\n"
+     /* Every settings change is kept; the highest version is current. */
+     "CREATE TABLE settings (\n"
+     "  integration_id INTEGER NOT NULL REFERENCES integrations(id),\n"
+     "  version        INTEGER NOT NULL,\n"
+     "  json           TEXT NOT NULL,\n"
+     "  set_at         INTEGER NOT NULL,\n"
+     "  PRIMARY KEY (integration_id, version)\n"
+     ");\n"
+     /* Every event, stored before it is acknowledged. A repeated delivery
+     ** adds nothing but n_duplicates. */
+     "CREATE TABLE inbox (\n"
+     "  id                INTEGER PRIMARY KEY,\n"
+     "  integration_id    INTEGER NOT NULL REFERENCES integrations(id),\n"
+     "  dedup_key         TEXT NOT NULL,\n"
+     "  source            TEXT NOT NULL,\n"
+     "  topic             TEXT,\n"
+     "  headers           TEXT NOT NULL,  -- JSON, secrets redacted\n"
+     "  body              BLOB NOT NULL,\n"
+     "  received_at       INTEGER NOT NULL,\n"
+     "  processed_at      INTEGER,        -- NULL while pending\n"
+     "  outcome           TEXT,\n"
+     "  transfer_id       INTEGER REFERENCES transfers(id),\n"
+     "  n_duplicates      INTEGER NOT NULL DEFAULT 0,\n"
+     "  last_duplicate_at INTEGER,\n"
+     "  UNIQUE (integration_id, dedup_key)\n"
+     ");\n"
+     "CREATE INDEX inbox_pending ON inbox(id) WHERE processed_at IS NULL;\n"
+     "CREATE TABLE cursors (\n"
+     "  integration_id INTEGER NOT NULL REFERENCES integrations(id),\n"
+     "  record_type    TEXT NOT NULL,\n"
+     "  value          TEXT NOT NULL,\n"
+     "  updated_at     INTEGER NOT NULL,\n"
+     "  PRIMARY KEY (integration_id, record_type)\n"
+     ");\n"
+     /* One row per (integration, source record). status, code, message
+     ** and location repeat the latest outcome, so that the log is one
+     ** indexed query. */
+     "CREATE TABLE transfers (\n"
+     "  id             INTEGER PRIMARY KEY,\n"
+     "  integration_id INTEGER NOT NULL REFERENCES integrations(id),\n"
+     "  source_id      TEXT NOT NULL,\n"
+     "  display_key    TEXT NOT NULL,\n"
+     "  status         TEXT NOT NULL CHECK (status IN ('queued', 'running',\n"
+     "                   'waiting', 'done', 'skipped', 'failed',\n"
+     "                   'attention')),\n"
+     "  code           TEXT,\n"
+     "  message        TEXT,\n"
+     "  location       TEXT,\n"
+     "  created_at     INTEGER NOT NULL,\n"
+     "  updated_at     INTEGER NOT NULL,\n"
+     "  UNIQUE (integration_id, source_id)\n"
+     ");\n"
+     "CREATE INDEX transfers_by_time ON transfers(updated_at);\n"
+     "CREATE INDEX transfers_by_status ON transfers(status, updated_at);\n"
+     "CREATE INDEX transfers_by_integration\n"
+     "  ON transfers(integration_id, updated_at);\n"
+     "CREATE INDEX transfers_by_key ON transfers(display_key);\n"
+     "CREATE INDEX transfers_by_source ON transfers(source_id);\n"
+     "CREATE TABLE revisions (\n"
+     "  id          INTEGER PRIMARY KEY,\n"
+     "  transfer_id INTEGER NOT NULL REFERENCES transfers(id),\n"
+     "  number      INTEGER NOT NULL,\n"
+     "  data        TEXT NOT NULL,  -- the source record, JSON\n"
+     "  source_time TEXT,           -- as the source wrote it\n"
+     "  inbox_id    INTEGER REFERENCES inbox(id),\n"
+     "  created_at  INTEGER NOT NULL,\n"
+     "  UNIQUE (transfer_id, number)\n"
+     ");\n"
+     "CREATE TABLE runs (\n"
+     "  id               INTEGER PRIMARY KEY,\n"
+     "  transfer_id      INTEGER NOT NULL REFERENCES transfers(id),\n"
+     "  revision_id      INTEGER NOT NULL REFERENCES revisions(id),\n"
+     "  attempt          INTEGER NOT NULL,\n"
+     "  reason           TEXT NOT NULL,\n"
+     "  status           TEXT NOT NULL CHECK (status IN ('queued',\n"
+     "                     'running', 'waiting', 'done', 'skipped',\n"
+     "                     'failed', 'attention')),\n"
+     "  due_at           INTEGER NOT NULL,\n"
+     "  lease_owner      TEXT,\n"
+     "  lease_expires_at INTEGER,\n"
+     "  n_claims         INTEGER NOT NULL DEFAULT 0,\n"
+     "  started_at       INTEGER,  -- the run's now()\n"
+     "  finished_at      INTEGER,\n"
+     "  code             TEXT,\n"
+     "  message          TEXT,\n"
+     "  location         TEXT,\n"
+     "  created_at       INTEGER NOT NULL\n"
+     ");\n"
+     "CREATE INDEX runs_claimable ON runs(due_at)\n"
+     "  WHERE status IN ('queued', 'running');\n"
+     "CREATE INDEX runs_by_transfer ON runs(transfer_id, status);\n"
+     "CREATE TABLE stages (\n"
+     "  id          INTEGER PRIMARY KEY,\n"
+     "  run_id      INTEGER NOT NULL REFERENCES runs(id),\n"
+     "  step        TEXT NOT NULL,\n"
+     "  kind        TEXT NOT NULL CHECK (kind IN ('received', 'mapped',\n"
+     "                'request', 'response', 'error', 'skipped', 'note')),\n"
+     "  data        TEXT,  -- JSON, headers redacted\n"
+     "  code        TEXT NOT NULL,\n"
+     "  message     TEXT,\n"
+     "  location    TEXT,\n"
+     "  started_at  INTEGER NOT NULL,\n"
+     "  finished_at INTEGER NOT NULL\n"
+     ");\n"
+     "CREATE INDEX stages_by_run ON stages(run_id);\n"
+     /* The ledger of external writes (docs/runtime.md, "Steps and
+     ** effects"). */
+     "CREATE TABLE effects (\n"
+     "  id            INTEGER PRIMARY KEY,\n"
+     "  transfer_id   INTEGER NOT NULL REFERENCES transfers(id),\n"
+     "  revision_id   INTEGER NOT NULL REFERENCES revisions(id),\n"
+     "  run_id        INTEGER NOT NULL REFERENCES runs(id),\n"
+     "  key           TEXT NOT NULL,\n"
+     "  step          TEXT NOT NULL,\n"
+     "  target_system TEXT NOT NULL,\n"
+     "  operation     TEXT NOT NULL,\n"
+     "  reference     TEXT NOT NULL,\n"
+     "  counts_usage  INTEGER NOT NULL CHECK (counts_usage IN (0, 1)),\n"
+     "  state         TEXT NOT NULL CHECK (state IN ('reserved', 'started',\n"
+     "                  'done', 'refused', 'unknown')),\n"
+     "  attempts      INTEGER NOT NULL DEFAULT 0,\n"
+     "  external_id   TEXT,\n"
+     "  result        TEXT,  -- JSON\n"
+     "  reason        TEXT,\n"
+     "  reserved_at   INTEGER NOT NULL,\n"
+     "  started_at    INTEGER,\n"
+     "  finished_at   INTEGER,\n"
+     "  unknown_since INTEGER,\n"
+     "  updated_at    INTEGER NOT NULL,\n"
+     "  UNIQUE (transfer_id, key)\n"
+     ");\n"
+     "CREATE INDEX effects_unsettled ON effects(id)\n"
+     "  WHERE state IN ('started', 'unknown');\n"
+     /* An order counts once per (transfer, receiving system), when first
+     ** created there; the UNIQUE constraint is what makes it once. */
+     "CREATE TABLE usage (\n"
+     "  id             INTEGER PRIMARY KEY,\n"
+     "  integration_id INTEGER NOT NULL REFERENCES integrations(id),\n"
+     "  transfer_id    INTEGER NOT NULL REFERENCES transfers(id),\n"
+     "  target_system  TEXT NOT NULL,\n"
+     "  effect_id      INTEGER NOT NULL REFERENCES effects(id),\n"
+     "  counted_at     INTEGER NOT NULL,\n"
+     "  UNIQUE (transfer_id, target_system)\n"
+     ");\n"
+     "CREATE INDEX usage_by_time ON usage(counted_at);\n"
+     "CREATE TABLE outbox (\n"
+     "  id               INTEGER PRIMARY KEY,\n"
+     "  key              TEXT NOT NULL UNIQUE,\n"
+     "  kind             TEXT NOT NULL,\n"
+     "  recipient        TEXT NOT NULL,\n"
+     "  subject          TEXT NOT NULL,\n"
+     "  body             TEXT NOT NULL,\n"
+     "  transfer_id      INTEGER REFERENCES transfers(id),\n"
+     "  state            TEXT NOT NULL\n"
+     "                     CHECK (state IN ('pending', 'sending', 'sent')),\n"
+     "  due_at           INTEGER NOT NULL,\n"
+     "  lease_owner      TEXT,\n"
+     "  lease_expires_at INTEGER,\n"
+     "  attempts         INTEGER NOT NULL DEFAULT 0,\n"
+     "  last_error       TEXT,\n"
+     "  created_at       INTEGER NOT NULL,\n"
+     "  sent_at          INTEGER\n"
+     ");\n"
+     "CREATE INDEX outbox_unsent ON outbox(due_at) WHERE state <> 'sent';\n"},
 };
 
 int store_sqlite_latest_version(void) {
@@ -233,35 +239,40 @@ static int query_int(sqlite3 *db, const char *sql, int64_t *out) {
 }
 
 /* Map an SQLite failure during migration to a store code and message. */
-static IexStatus migrate_error(sqlite3 *db, int rc, const char *path, const char *doing,
-                               const char *detail, Err *err) {
+static IexStatus migrate_error(sqlite3 *db, int rc, const char *path,
+                               const char *doing, const char *detail,
+                               Err *err) {
   const char *why = detail ? detail : sqlite3_errmsg(db);
   switch (rc & 0xff) {
   case SQLITE_BUSY:
   case SQLITE_LOCKED:
     return err_set(err, IEX_E_STORE_BUSY,
-                   "the store at %s is locked by another iex process (or a long transaction) "
-                   "while %s; try again when it is done",
+                   "the store at %s is locked by another iex process (or a "
+                   "long transaction) while %s; try again when it is done",
                    path, doing);
   case SQLITE_FULL:
-    return err_set(err, IEX_E_STORE_FULL, "the disk holding %s is full (while %s)", path, doing);
+    return err_set(err, IEX_E_STORE_FULL,
+                   "the disk holding %s is full (while %s)", path, doing);
   case SQLITE_READONLY:
     return err_set(err, IEX_E_STORE_READONLY,
-                   "the store at %s can only be read (while %s); check the file's permissions",
+                   "the store at %s can only be read (while %s); check the "
+                   "file's permissions",
                    path, doing);
   case SQLITE_CORRUPT:
   case SQLITE_NOTADB:
     return err_set(err, IEX_E_STORE_CORRUPT,
-                   "%s is damaged or is not an iex store (while %s: %s)", path, doing, why);
+                   "%s is damaged or is not an iex store (while %s: %s)", path,
+                   doing, why);
   case SQLITE_IOERR:
-    return err_set(err, IEX_E_STORE_IO, "I/O error on %s while %s: %s", path, doing, why);
+    return err_set(err, IEX_E_STORE_IO, "I/O error on %s while %s: %s", path,
+                   doing, why);
   default:
     return err_set(err, IEX_E_INTERNAL, "%s: %s failed: %s", path, doing, why);
   }
 }
 
-IexStatus store_sqlite_migrate(sqlite3 *db, const char *path, int64_t now_us, int *version_out,
-                               Err *err) {
+IexStatus store_sqlite_migrate(sqlite3 *db, const char *path, int64_t now_us,
+                               int *version_out, Err *err) {
   IexStatus rc = IEX_OK;
   char *msg = NULL;
   int64_t app_id = 0, n_tables = 0, version = 0;
@@ -276,41 +287,48 @@ IexStatus store_sqlite_migrate(sqlite3 *db, const char *path, int64_t now_us, in
   in_tx = true;
   src = query_int(db, "PRAGMA application_id", &app_id);
   if (src == SQLITE_OK)
-    src = query_int(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'schema_version'",
-                    &n_tables);
+    src = query_int(
+        db, "SELECT count(*) FROM sqlite_schema WHERE name = 'schema_version'",
+        &n_tables);
   if (src != SQLITE_OK) goto sqlite_failed;
   if (n_tables == 0) {
     int64_t n_any = 0;
     src = query_int(db, "SELECT count(*) FROM sqlite_schema", &n_any);
     if (src != SQLITE_OK) goto sqlite_failed;
     if (n_any > 0 || (app_id != 0 && app_id != IEX_APPLICATION_ID)) {
-      rc = err_set(err, IEX_E_STORE_CORRUPT,
-                   "%s is an SQLite database of some other program, not an iex store; "
-                   "give iex a path of its own",
-                   path);
+      rc = err_set(
+          err, IEX_E_STORE_CORRUPT,
+          "%s is an SQLite database of some other program, not an iex "
+          "store; give iex a path of its own",
+          path);
       goto done;
     }
     src = exec_const(db,
-                     "PRAGMA application_id = " STRINGIFY(IEX_APPLICATION_ID) ";\n"
-                     "CREATE TABLE schema_version (\n"
-                     "  version    INTEGER PRIMARY KEY,\n"
-                     "  summary    TEXT NOT NULL,\n"
-                     "  applied_at INTEGER NOT NULL   -- microseconds since 1970, UTC\n"
+                     "PRAGMA application_id = "
+                     STRINGIFY(IEX_APPLICATION_ID) ";"
+                     "CREATE TABLE schema_version ("
+                     "  version    INTEGER PRIMARY KEY,"
+                     "  summary    TEXT NOT NULL,"
+                     "  applied_at INTEGER NOT NULL"  /* microseconds, UTC */
                      ");",
                      &msg);
     if (src != SQLITE_OK) goto sqlite_failed;
   } else if (app_id != IEX_APPLICATION_ID) {
-    rc = err_set(err, IEX_E_STORE_CORRUPT,
-                 "%s has a schema_version table but is not marked as an iex store", path);
+    rc = err_set(
+        err, IEX_E_STORE_CORRUPT,
+        "%s has a schema_version table but is not marked as an iex store",
+        path);
     goto done;
   }
-  src = query_int(db, "SELECT coalesce(max(version), 0) FROM schema_version", &version);
+  src = query_int(db, "SELECT coalesce(max(version), 0) FROM schema_version",
+                  &version);
   if (src != SQLITE_OK) goto sqlite_failed;
   if (version > store_sqlite_latest_version()) {
     rc = err_set(err, IEX_E_STORE_NEWER,
-                 "the store at %s has schema version %lld, but this iex knows versions up to "
-                 "%d: it was written by a newer iex. Run that iex, or restore a backup made "
-                 "with this one; the store was not changed",
+                 "the store at %s has schema version %lld, but this iex "
+                 "knows versions up to %d: it was written by a newer iex. "
+                 "Run that iex, or restore a backup made with this one; the "
+                 "store was not changed",
                  path, (long long)version, store_sqlite_latest_version());
     goto done;
   }
@@ -324,14 +342,16 @@ IexStatus store_sqlite_migrate(sqlite3 *db, const char *path, int64_t now_us, in
       if (src != SQLITE_OK) goto sqlite_failed;
       in_tx = true;
     }
-    snprintf(doing, sizeof doing, "applying migration %d (%s)", m->version, m->summary);
+    snprintf(doing, sizeof doing, "applying migration %d (%s)", m->version,
+             m->summary);
     src = exec_const(db, m->sql, &msg);
     if (src != SQLITE_OK) goto sqlite_failed;
     sqlite3_stmt *st = NULL;
-    src = sqlite3_prepare_v2(db,
-                             "INSERT INTO schema_version (version, summary, applied_at) "
-                             "VALUES (?1, ?2, ?3)",
-                             -1, &st, NULL);
+    src = sqlite3_prepare_v2(
+        db,
+        "INSERT INTO schema_version (version, summary, applied_at) VALUES "
+        "(?1, ?2, ?3)",
+        -1, &st, NULL);
     if (src == SQLITE_OK) {
       sqlite3_bind_int(st, 1, m->version);
       sqlite3_bind_text(st, 2, m->summary, -1, SQLITE_STATIC);
@@ -354,7 +374,8 @@ done:
   if (in_tx) {
     if (rc == IEX_OK) {
       src = exec_const(db, "COMMIT", NULL);
-      if (src != SQLITE_OK) rc = migrate_error(db, src, path, "committing", NULL, err);
+      if (src != SQLITE_OK)
+        rc = migrate_error(db, src, path, "committing", NULL, err);
     }
     if (rc != IEX_OK) exec_const(db, "ROLLBACK", NULL);
   }

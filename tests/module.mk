@@ -6,3 +6,12 @@ TEST_PROGRAMS += $(UNIT_TESTS)
 
 $(B)/tests/unit/%: $(B)/tests/unit/%.o $(B)/tests/lib/check.o $(LIB)
 	$(call link-program,$@,$< $(B)/tests/lib/check.o)
+
+# tests/fault/: crash and fault-injection programs (one per
+# tests/fault/fault_*.c), run by tests/fault/run.sh.
+FAULT_TEST_SRCS := $(wildcard tests/fault/fault_*.c)
+FAULT_TESTS := $(FAULT_TEST_SRCS:tests/fault/%.c=$(B)/tests/fault/%)
+TEST_PROGRAMS += $(FAULT_TESTS)
+
+$(B)/tests/fault/%: $(B)/tests/fault/%.o $(B)/tests/lib/check.o $(LIB)
+	$(call link-program,$@,$< $(B)/tests/lib/check.o)

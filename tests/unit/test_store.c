@@ -23,41 +23,42 @@
 static Err err;
 
 /* Run a store call that must succeed; on failure show its message. */
-#define CHECK_OK(call)                                                                     \
-  do {                                                                                     \
-    err_init(&err);                                                                        \
-    IexStatus rc_ = (call);                                                                \
-    if (rc_ != IEX_OK)                                                                     \
-      check_fail(__FILE__, __LINE__, "%s -> %s: %s", #call, status_name(rc_), err_text(&err)); \
+#define CHECK_OK(call)                                                        \
+  do {                                                                        \
+    err_init(&err);                                                           \
+    IexStatus rc_ = (call);                                                   \
+    if (rc_ != IEX_OK)                                                        \
+      check_fail(__FILE__, __LINE__, "%s -> %s: %s", #call, status_name(rc_), \
+                 err_text(&err));                                             \
   } while (0)
 
 /* Run a store call that must fail with `want`. */
-#define CHECK_RC(call, want)                                                               \
-  do {                                                                                     \
-    err_init(&err);                                                                        \
-    IexStatus rc_ = (call);                                                                \
-    if (rc_ != (want))                                                                     \
-      check_fail(__FILE__, __LINE__, "%s -> %s (%s), expected %s", #call, status_name(rc_), \
-                 err_text(&err), status_name(want));                                       \
+#define CHECK_RC(call, want)                                              \
+  do {                                                                    \
+    err_init(&err);                                                       \
+    IexStatus rc_ = (call);                                               \
+    if (rc_ != (want))                                                    \
+      check_fail(__FILE__, __LINE__, "%s -> %s (%s), expected %s", #call, \
+                 status_name(rc_), err_text(&err), status_name(want));    \
   } while (0)
 
-#define CHECK_CONTAINS(haystack, needle)                                                  \
-  do {                                                                                    \
-    const char *h_ = (haystack);                                                          \
-    if (!h_ || !strstr(h_, (needle)))                                                     \
-      check_fail(__FILE__, __LINE__, "\"%s\" does not contain \"%s\"", h_ ? h_ : "(null)", \
-                 (needle));                                                               \
+#define CHECK_CONTAINS(haystack, needle)                               \
+  do {                                                                 \
+    const char *h_ = (haystack);                                       \
+    if (!h_ || !strstr(h_, (needle)))                                  \
+      check_fail(__FILE__, __LINE__, "\"%s\" does not contain \"%s\"", \
+                 h_ ? h_ : "(null)", (needle));                        \
   } while (0)
 
 /* ---- Fixture: a store in a fresh temporary folder ------------------- */
 
 typedef struct Fx {
-  char dir[64];     /* the temporary folder */
-  char path[128];   /* the store file in it */
-  ClockFake clock;  /* starts at 2024-05-01T00:00:00Z */
+  char dir[64];    /* the temporary folder */
+  char path[128];  /* the store file in it */
+  ClockFake clock; /* starts at 2024-05-01T00:00:00Z */
   Store *s;
-  Arena a;          /* results of one test */
-  int64_t shop;     /* an integration added by fx_open */
+  Arena a;      /* results of one test */
+  int64_t shop; /* an integration added by fx_open */
 } Fx;
 
 #define T0 clock_utc_us(2024, 5, 1, 0, 0, 0)
@@ -75,8 +76,9 @@ static int64_t add_integration(Fx *f, const char *name) {
       .name = name,
       .iexb = STR_LIT("IEXB\x01\x00bytes"),
       .iexb_hash = "fnv1a:0123456789abcdef",
-      .connections_json = "{\"shop\": {\"domain\": \"x.myshopify.com\", "
-                          "\"access_token\": \"env:SHOP_TOKEN\"}}",
+      .connections_json =
+          "{\"shop\": {\"domain\": \"x.myshopify.com\", \"access_token\": "
+          "\"env:SHOP_TOKEN\"}}",
       .activated_at_us = T0,
       .is_active = true,
   };
@@ -118,10 +120,11 @@ static void fx_close(Fx *f) {
 }
 
 /* A transfer with one revision and one queued run; ids out. */
-static void make_run(Fx *f, const char *source_id, const char *key, int64_t *transfer,
-                     int64_t *revision, int64_t *run) {
+static void make_run(Fx *f, const char *source_id, const char *key,
+                     int64_t *transfer, int64_t *revision, int64_t *run) {
   int64_t t = 0, r = 0, n = 0;
-  CHECK_OK(store_transfer_get_or_add(f->s, f->shop, source_id, key, &t, NULL, &err));
+  CHECK_OK(
+      store_transfer_get_or_add(f->s, f->shop, source_id, key, &t, NULL, &err));
   CHECK_OK(store_revision_add(f->s, t, "{\"id\": 1}", NULL, 0, &r, NULL, &err));
   CHECK_OK(store_run_add(f->s, r, 0, "event", &n, &err));
   if (transfer) *transfer = t;
@@ -134,7 +137,8 @@ static int64_t sql_int(const char *path, const char *sql) {
   sqlite3 *db = NULL;
   sqlite3_stmt *st = NULL;
   int64_t v = -1;
-  if (sqlite3_open(path, &db) == SQLITE_OK && sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+  if (sqlite3_open(path, &db) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
       sqlite3_step(st) == SQLITE_ROW)
     v = sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
@@ -169,8 +173,9 @@ TEST(err_carries_detail) {
   Err e;
   err_init(&e);
   CHECK_EQ_STR(err_text(&e), "ok");
-  CHECK_EQ_INT(err_set(&e, IEX_E_VALIDATION, "product `%s` does not exist", "SKU-9"),
-               IEX_E_VALIDATION);
+  CHECK_EQ_INT(
+      err_set(&e, IEX_E_VALIDATION, "product `%s` does not exist", "SKU-9"),
+      IEX_E_VALIDATION);
   err_prefix(&e, "invoice for %s", "#1001");
   CHECK_EQ_STR(e.message, "invoice for #1001: product `SKU-9` does not exist");
   err_set_location(&e, "flows/shop.iexflow:22:14");
@@ -181,20 +186,24 @@ TEST(err_carries_detail) {
   big[sizeof big - 1] = '\0';
   err_set(&e, IEX_E_INTERNAL, "%s", big);
   CHECK_EQ_INT(strlen(e.message), sizeof e.message - 1);
-  err_prefix(&e, "context");  /* cut at the end, never past it */
+  err_prefix(&e, "context"); /* cut at the end, never past it */
   CHECK_EQ_INT(strlen(e.message), sizeof e.message - 1);
 }
 
 TEST(clock_utc_arithmetic) {
   CHECK_EQ_INT(clock_utc_us(1970, 1, 1, 0, 0, 0), 0);
   CHECK_EQ_INT(clock_utc_us(2024, 1, 1, 0, 0, 0), INT64_C(1704067200) * SEC);
-  CHECK_EQ_INT(clock_utc_us(2024, 13, 1, 0, 0, 0), clock_utc_us(2025, 1, 1, 0, 0, 0));
-  CHECK_EQ_INT(clock_utc_us(2024, 3, 1, 0, 0, 0) - clock_utc_us(2024, 2, 1, 0, 0, 0),
-               29 * 86400 * SEC);  /* 2024 is a leap year */
+  CHECK_EQ_INT(clock_utc_us(2024, 13, 1, 0, 0, 0),
+               clock_utc_us(2025, 1, 1, 0, 0, 0));
+  CHECK_EQ_INT(
+      clock_utc_us(2024, 3, 1, 0, 0, 0) - clock_utc_us(2024, 2, 1, 0, 0, 0),
+      29 * 86400 * SEC); /* 2024 is a leap year */
   char text[CLOCK_TEXT_SIZE];
-  CHECK_EQ_STR(clock_format_utc(clock_utc_us(2024, 2, 29, 23, 59, 59) + 123456, text, sizeof text),
+  CHECK_EQ_STR(clock_format_utc(clock_utc_us(2024, 2, 29, 23, 59, 59) + 123456,
+                                text, sizeof text),
                "2024-02-29T23:59:59.123456Z");
-  CHECK_EQ_STR(clock_format_utc(-1, text, sizeof text), "1969-12-31T23:59:59.999999Z");
+  CHECK_EQ_STR(clock_format_utc(-1, text, sizeof text),
+               "1969-12-31T23:59:59.999999Z");
   int y, m;
   clock_utc_month(clock_utc_us(2024, 2, 1, 0, 0, 0) - 1, &y, &m);
   CHECK(y == 2024 && m == 1);
@@ -209,13 +218,15 @@ TEST(clock_utc_arithmetic) {
 
 /* Hit `point` `hits` times in a child with IEX_CRASH_AT=`spec`; return
 ** how it ended (wait status) and how many hits it reported surviving. */
-static int crash_child(const char *spec, CrashPoint point, int hits, int *survived) {
+static int crash_child(const char *spec, CrashPoint point, int hits,
+                       int *survived) {
   int fds[2];
   if (pipe(fds) != 0) return -1;
   pid_t pid = fork();
   if (pid == 0) {
     close(fds[0]);
-    if (!freopen("/dev/null", "w", stderr)) _exit(4);  /* the fatal message is expected */
+    if (!freopen("/dev/null", "w", stderr))
+      _exit(4); /* the fatal message is expected */
     setenv("IEX_CRASH_AT", spec, 1);
     for (int i = 0; i < hits; i++) {
       crash_point(point);
@@ -260,7 +271,9 @@ TEST(open_creates_migrates_and_reopens) {
   CHECK_OK(store_check(f.s, &err));
   int64_t id = 0;
   bool dup = true;
-  StoreEvent ev = {.integration_id = f.shop, .dedup_key = "evt-1", .source = "webhook",
+  StoreEvent ev = {.integration_id = f.shop,
+                   .dedup_key = "evt-1",
+                   .source = "webhook",
                    .body = STR_LIT("{\"id\": 1}")};
   CHECK_OK(store_inbox_add(f.s, &ev, &id, &dup, &err));
   CHECK(!dup);
@@ -271,14 +284,16 @@ TEST(open_creates_migrates_and_reopens) {
   f.s = open_at(&f, f.path, 0);
   CHECK_FATAL(f.s != NULL);
   CHECK_OK(store_inbox_add(f.s, &ev, &id, &dup, &err));
-  CHECK(dup);  /* the event survived the reopen */
+  CHECK(dup); /* the event survived the reopen */
   StoreIntegration it;
   CHECK_OK(store_integration_find(f.s, "shop-to-books", &f.a, &it, &err));
-  CHECK_EQ_INT(sql_int(f.path, "SELECT count(*) FROM schema_version"), 1);  /* not re-applied */
+  CHECK_EQ_INT(sql_int(f.path, "SELECT count(*) FROM schema_version"),
+               1); /* not re-applied */
   sqlite3 *db;
   sqlite3_stmt *st;
   CHECK_FATAL(sqlite3_open(f.path, &db) == SQLITE_OK);
-  CHECK(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK &&
+  CHECK(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) ==
+            SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW &&
         strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0);
   sqlite3_finalize(st);
@@ -293,8 +308,9 @@ TEST(open_refuses_newer_and_foreign_databases) {
   f.s = NULL;
   sqlite3 *db;
   CHECK_FATAL(sqlite3_open(f.path, &db) == SQLITE_OK);
-  CHECK(sqlite3_exec(db, "INSERT INTO schema_version VALUES (999, 'from the future', 0)", NULL,
-                     NULL, NULL) == SQLITE_OK);
+  CHECK(sqlite3_exec(
+            db, "INSERT INTO schema_version VALUES (999, 'from the future', 0)",
+            NULL, NULL, NULL) == SQLITE_OK);
   sqlite3_close(db);
   StoreOptions o = {.clock = &f.clock.clock};
   Store *s = NULL;
@@ -303,12 +319,14 @@ TEST(open_refuses_newer_and_foreign_databases) {
   CHECK_CONTAINS(err.message, f.path);
   CHECK_CONTAINS(err.message, "999");
   CHECK_CONTAINS(err.message, "newer iex");
-  CHECK_EQ_INT(sql_int(f.path, "SELECT max(version) FROM schema_version"), 999);  /* untouched */
+  CHECK_EQ_INT(sql_int(f.path, "SELECT max(version) FROM schema_version"),
+               999); /* untouched */
 
   char other[160];
   snprintf(other, sizeof other, "%s/other.db", f.dir);
   CHECK_FATAL(sqlite3_open(other, &db) == SQLITE_OK);
-  CHECK(sqlite3_exec(db, "CREATE TABLE notes (x)", NULL, NULL, NULL) == SQLITE_OK);
+  CHECK(sqlite3_exec(db, "CREATE TABLE notes (x)", NULL, NULL, NULL) ==
+        SQLITE_OK);
   sqlite3_close(db);
   CHECK_RC(store_open(other, &o, &s, &err), IEX_E_STORE_CORRUPT);
   CHECK_CONTAINS(err.message, "not an iex store");
@@ -317,11 +335,15 @@ TEST(open_refuses_newer_and_foreign_databases) {
   snprintf(junk, sizeof junk, "%s/junk.db", f.dir);
   FILE *fp = fopen(junk, "w");
   CHECK_FATAL(fp != NULL);
-  fputs("this is not a database, it is a text file that is long enough to matter\n", fp);
+  fputs(
+      "this is not a database, it is a text file that is long enough to "
+      "matter\n",
+      fp);
   fclose(fp);
   CHECK_RC(store_open(junk, &o, &s, &err), IEX_E_STORE_CORRUPT);
 
-  CHECK_RC(store_open("/nonexistent-dir/iex.db", &o, &s, &err), IEX_E_STORE_OPEN);
+  CHECK_RC(store_open("/nonexistent-dir/iex.db", &o, &s, &err),
+           IEX_E_STORE_OPEN);
   CHECK_CONTAINS(err.message, "/nonexistent-dir/iex.db");
   CHECK_RC(store_open("postgres://db/iex", &o, &s, &err), IEX_E_STORE_OPEN);
   fx_close(&f);
@@ -336,14 +358,16 @@ TEST(integrations_add_get_list_activate) {
   StoreIntegration it;
   CHECK_OK(store_integration_get(f.s, f.shop, &f.a, &it, &err));
   CHECK_EQ_STR(it.name, "shop-to-books");
-  CHECK(str_eq(it.iexb, STR_LIT("IEXB\x01\x00bytes")));  /* bytes, NUL included */
+  CHECK(
+      str_eq(it.iexb, STR_LIT("IEXB\x01\x00bytes"))); /* bytes, NUL included */
   CHECK_EQ_STR(it.iexb_hash, "fnv1a:0123456789abcdef");
   CHECK_CONTAINS(it.connections_json, "env:SHOP_TOKEN");
   CHECK_EQ_INT(it.activated_at_us, T0);
   CHECK(it.is_active);
   CHECK_OK(store_integration_find(f.s, "woo.dinero", &f.a, &it, &err));
   CHECK_EQ_INT(it.id, woo);
-  CHECK_RC(store_integration_find(f.s, "nope", &f.a, &it, &err), IEX_E_NOT_FOUND);
+  CHECK_RC(store_integration_find(f.s, "nope", &f.a, &it, &err),
+           IEX_E_NOT_FOUND);
   CHECK_CONTAINS(err.message, "`nope`");
   CHECK_RC(store_integration_get(f.s, 999, &f.a, &it, &err), IEX_E_NOT_FOUND);
 
@@ -351,12 +375,15 @@ TEST(integrations_add_get_list_activate) {
   size_t n;
   CHECK_OK(store_integration_list(f.s, &f.a, &items, &n, &err));
   CHECK_FATAL(n == 2);
-  CHECK_EQ_STR(items[0].name, "shop-to-books");  /* by name */
-  CHECK_EQ_INT(items[0].iexb.len, 0);            /* lists leave the bytes out */
+  CHECK_EQ_STR(items[0].name, "shop-to-books"); /* by name */
+  CHECK_EQ_INT(items[0].iexb.len, 0);           /* lists leave the bytes out */
 
   /* A taken name, a bad name. */
-  StoreIntegrationNew in = {.name = "woo.dinero", .iexb = STR_LIT("x"), .iexb_hash = "h",
-                            .connections_json = "{}", .activated_at_us = T0};
+  StoreIntegrationNew in = {.name = "woo.dinero",
+                            .iexb = STR_LIT("x"),
+                            .iexb_hash = "h",
+                            .connections_json = "{}",
+                            .activated_at_us = T0};
   CHECK_RC(store_integration_add(f.s, &in, NULL, &err), IEX_E_EXISTS);
   CHECK_CONTAINS(err.message, "`woo.dinero` exists already");
   in.name = "shop to books";
@@ -370,7 +397,8 @@ TEST(integrations_add_get_list_activate) {
   CHECK_OK(store_integration_get(f.s, woo, &f.a, &it, &err));
   CHECK(!it.is_active);
   CHECK_EQ_INT(it.updated_at_us, T0 + 10 * SEC);
-  CHECK_OK(store_integration_activate(f.s, woo, 0, &err));  /* keeps the activation time */
+  CHECK_OK(store_integration_activate(f.s, woo, 0,
+                                      &err)); /* keeps the activation time */
   CHECK_OK(store_integration_get(f.s, woo, &f.a, &it, &err));
   CHECK(it.is_active);
   CHECK_EQ_INT(it.activated_at_us, T0);
@@ -387,13 +415,18 @@ TEST(settings_keep_every_version) {
   const char *json = NULL;
   CHECK_OK(store_settings_get(f.s, f.shop, &f.a, &json, &err));
   CHECK_EQ_STR(json, "{}");
-  CHECK_OK(store_settings_set(f.s, f.shop, "{\"invoice_mode\": \"draft\"}", &err));
-  CHECK_OK(store_settings_set(f.s, f.shop, "{\"invoice_mode\": \"booked\", \"cent\": 0.05}", &err));
+  CHECK_OK(
+      store_settings_set(f.s, f.shop, "{\"invoice_mode\": \"draft\"}", &err));
+  CHECK_OK(store_settings_set(
+      f.s, f.shop, "{\"invoice_mode\": \"booked\", \"cent\": 0.05}", &err));
   CHECK_OK(store_settings_get(f.s, f.shop, &f.a, &json, &err));
-  CHECK_EQ_STR(json, "{\"invoice_mode\": \"booked\", \"cent\": 0.05}");  /* bytes as given */
+  CHECK_EQ_STR(
+      json,
+      "{\"invoice_mode\": \"booked\", \"cent\": 0.05}"); /* bytes as given */
   CHECK_EQ_INT(sql_int(f.path, "SELECT count(*) FROM settings"), 2);
   CHECK_RC(store_settings_set(f.s, f.shop, "[1]", &err), IEX_E_INVALID_JSON);
-  CHECK_RC(store_settings_set(f.s, f.shop, "{\"a\": }", &err), IEX_E_INVALID_JSON);
+  CHECK_RC(store_settings_set(f.s, f.shop, "{\"a\": }", &err),
+           IEX_E_INVALID_JSON);
   CHECK_RC(store_settings_set(f.s, 42, "{}", &err), IEX_E_NOT_FOUND);
   CHECK_RC(store_settings_get(f.s, 42, &f.a, &json, &err), IEX_E_NOT_FOUND);
   fx_close(&f);
@@ -405,7 +438,9 @@ TEST(inbox_dedups_and_marks_processed) {
   Fx f;
   CHECK_FATAL(fx_open(&f));
   int64_t woo = add_integration(&f, "woo");
-  StoreEvent ev = {.integration_id = f.shop, .dedup_key = "shopify:evt-1", .source = "webhook",
+  StoreEvent ev = {.integration_id = f.shop,
+                   .dedup_key = "shopify:evt-1",
+                   .source = "webhook",
                    .topic = "orders/paid",
                    .headers_json = "{\"X-Shopify-Event-Id\": \"evt-1\"}",
                    .body = STR_LIT("{\"id\": 450789469, \"total\": 12.10}")};
@@ -413,11 +448,12 @@ TEST(inbox_dedups_and_marks_processed) {
   bool dup = true;
   CHECK_OK(store_inbox_add(f.s, &ev, &id1, &dup, &err));
   CHECK(!dup);
-  clock_fake_advance(&f.clock, 4 * 3600 * SEC);  /* Shopify retries within 4 h */
+  clock_fake_advance(&f.clock, 4 * 3600 * SEC); /* Shopify retries within 4 h */
   CHECK_OK(store_inbox_add(f.s, &ev, &id2, &dup, &err));
   CHECK(dup);
   CHECK_EQ_INT(id2, id1);
-  ev.integration_id = woo;  /* the same key in another integration is another event */
+  ev.integration_id =
+      woo; /* the same key in another integration is another event */
   CHECK_OK(store_inbox_add(f.s, &ev, &id3, &dup, &err));
   CHECK(!dup);
   CHECK(id3 != id1);
@@ -429,19 +465,23 @@ TEST(inbox_dedups_and_marks_processed) {
   CHECK_EQ_INT(items[0].id, id1);
   CHECK_EQ_INT(items[0].n_duplicates, 1);
   CHECK_EQ_STR(items[0].topic, "orders/paid");
-  CHECK(str_eq(items[0].body, STR_LIT("{\"id\": 450789469, \"total\": 12.10}")));
+  CHECK(
+      str_eq(items[0].body, STR_LIT("{\"id\": 450789469, \"total\": 12.10}")));
   CHECK_EQ_INT(items[0].received_at_us, T0);
   CHECK_EQ_INT(items[0].processed_at_us, 0);
   CHECK(items[0].outcome == NULL);
 
   int64_t t = 0;
-  CHECK_OK(store_transfer_get_or_add(f.s, f.shop, "450789469", "#1001", &t, NULL, &err));
+  CHECK_OK(store_transfer_get_or_add(f.s, f.shop, "450789469", "#1001", &t,
+                                     NULL, &err));
   CHECK_OK(store_inbox_done(f.s, id1, t, "new revision", &err));
   CHECK_OK(store_inbox_pending(f.s, 10, &f.a, &items, &n, &err));
   CHECK_FATAL(n == 1);
   CHECK_EQ_INT(items[0].id, id3);
-  CHECK_EQ_INT(sql_int(f.path, "SELECT processed_at FROM inbox WHERE transfer_id IS NOT NULL"),
-               T0 + 4 * 3600 * SEC);
+  CHECK_EQ_INT(
+      sql_int(f.path,
+              "SELECT processed_at FROM inbox WHERE transfer_id IS NOT NULL"),
+      T0 + 4 * 3600 * SEC);
   CHECK_RC(store_inbox_done(f.s, 999, 0, "x", &err), IEX_E_NOT_FOUND);
 
   ev.dedup_key = "";
@@ -463,11 +503,14 @@ TEST(cursor_moves_with_its_poll_or_not_at_all) {
   CHECK(cursor == NULL);
 
   /* A poll that fails half-way: events and cursor vanish together. */
-  StoreEvent ev = {.integration_id = f.shop, .dedup_key = "poll:1:2024-05-01", .source = "poll",
+  StoreEvent ev = {.integration_id = f.shop,
+                   .dedup_key = "poll:1:2024-05-01",
+                   .source = "poll",
                    .body = STR_LIT("{}")};
   CHECK_OK(store_begin(f.s, &err));
   CHECK_OK(store_inbox_add(f.s, &ev, NULL, NULL, &err));
-  CHECK_OK(store_cursor_set(f.s, f.shop, "order", "2024-05-01T00:00:00Z", &err));
+  CHECK_OK(
+      store_cursor_set(f.s, f.shop, "order", "2024-05-01T00:00:00Z", &err));
   store_rollback(f.s);
   CHECK_OK(store_cursor_get(f.s, f.shop, "order", &f.a, &cursor, &err));
   CHECK(cursor == NULL);
@@ -476,12 +519,14 @@ TEST(cursor_moves_with_its_poll_or_not_at_all) {
   /* The same poll committed: both are there. */
   CHECK_OK(store_begin(f.s, &err));
   CHECK_OK(store_inbox_add(f.s, &ev, NULL, NULL, &err));
-  CHECK_OK(store_cursor_set(f.s, f.shop, "order", "2024-05-01T00:00:00Z", &err));
+  CHECK_OK(
+      store_cursor_set(f.s, f.shop, "order", "2024-05-01T00:00:00Z", &err));
   CHECK_OK(store_commit(f.s, &err));
   CHECK_OK(store_cursor_get(f.s, f.shop, "order", &f.a, &cursor, &err));
   CHECK_EQ_STR(cursor, "2024-05-01T00:00:00Z");
   CHECK_EQ_INT(sql_int(f.path, "SELECT count(*) FROM inbox"), 1);
-  CHECK_OK(store_cursor_set(f.s, f.shop, "order", "2024-05-02T00:00:00Z", &err));
+  CHECK_OK(
+      store_cursor_set(f.s, f.shop, "order", "2024-05-02T00:00:00Z", &err));
   CHECK_OK(store_cursor_get(f.s, f.shop, "order", &f.a, &cursor, &err));
   CHECK_EQ_STR(cursor, "2024-05-02T00:00:00Z");
   CHECK_OK(store_cursor_get(f.s, f.shop, "customer", &f.a, &cursor, &err));
@@ -496,7 +541,8 @@ TEST(transactions_misuse_and_partial_failure) {
   CHECK_OK(store_begin(f.s, &err));
   CHECK_RC(store_begin(f.s, &err), IEX_E_MISUSE);
   /* A failing operation inside a transaction undoes only itself. */
-  StoreEvent ev = {.integration_id = f.shop, .dedup_key = "a", .source = "webhook"};
+  StoreEvent ev = {
+      .integration_id = f.shop, .dedup_key = "a", .source = "webhook"};
   CHECK_OK(store_inbox_add(f.s, &ev, NULL, NULL, &err));
   CHECK_RC(store_settings_set(f.s, 999, "{}", &err), IEX_E_NOT_FOUND);
   ev.integration_id = 999;
@@ -504,7 +550,7 @@ TEST(transactions_misuse_and_partial_failure) {
   CHECK_RC(store_inbox_add(f.s, &ev, NULL, NULL, &err), IEX_E_NOT_FOUND);
   CHECK_OK(store_commit(f.s, &err));
   CHECK_EQ_INT(sql_int(f.path, "SELECT count(*) FROM inbox"), 1);
-  store_rollback(f.s);  /* nothing open: harmless */
+  store_rollback(f.s); /* nothing open: harmless */
   fx_close(&f);
 }
 
@@ -515,15 +561,18 @@ TEST(transfers_and_revisions_only_on_change) {
   CHECK_FATAL(fx_open(&f));
   int64_t t1 = 0, t2 = 0;
   bool created = false, is_new = false;
-  CHECK_OK(store_transfer_get_or_add(f.s, f.shop, "450789469", "#1001", &t1, &created, &err));
+  CHECK_OK(store_transfer_get_or_add(f.s, f.shop, "450789469", "#1001", &t1,
+                                     &created, &err));
   CHECK(created);
-  CHECK_OK(store_transfer_get_or_add(f.s, f.shop, "450789469", "#1001", &t2, &created, &err));
+  CHECK_OK(store_transfer_get_or_add(f.s, f.shop, "450789469", "#1001", &t2,
+                                     &created, &err));
   CHECK(!created);
   CHECK_EQ_INT(t2, t1);
-  CHECK_OK(store_transfer_get_or_add(f.s, f.shop, "450789469", "#1001-A", &t2, &created, &err));
+  CHECK_OK(store_transfer_get_or_add(f.s, f.shop, "450789469", "#1001-A", &t2,
+                                     &created, &err));
   StoreTransfer t;
   CHECK_OK(store_transfer_get(f.s, t1, &f.a, &t, &err));
-  CHECK_EQ_STR(t.display_key, "#1001-A");  /* the newest name wins */
+  CHECK_EQ_STR(t.display_key, "#1001-A"); /* the newest name wins */
   CHECK_EQ_STR(t.integration_name, "shop-to-books");
   CHECK_EQ_INT(t.status, STORE_RUN_QUEUED);
   CHECK_RC(store_transfer_get(f.s, 999, &f.a, &t, &err), IEX_E_NOT_FOUND);
@@ -532,20 +581,25 @@ TEST(transfers_and_revisions_only_on_change) {
   const char *a = "{\"total\": 12.10, \"big\": 123456789012345678901234567890}";
   const char *b = "{\"total\": 12.20, \"big\": 123456789012345678901234567890}";
   int64_t r1 = 0, r2 = 0, r3 = 0, r4 = 0;
-  CHECK_OK(store_revision_add(f.s, t1, a, "2024-05-01T10:00:00+02:00", 0, &r1, &is_new, &err));
+  CHECK_OK(store_revision_add(f.s, t1, a, "2024-05-01T10:00:00+02:00", 0, &r1,
+                              &is_new, &err));
   CHECK(is_new);
   CHECK_OK(store_revision_add(f.s, t1, a, NULL, 0, &r2, &is_new, &err));
   CHECK(!is_new);
   CHECK_EQ_INT(r2, r1);
   CHECK_OK(store_revision_add(f.s, t1, b, NULL, 0, &r3, &is_new, &err));
   CHECK(is_new);
-  CHECK_OK(store_revision_add(f.s, t1, a, NULL, 0, &r4, &is_new, &err));  /* back to a */
+  CHECK_OK(store_revision_add(f.s, t1, a, NULL, 0, &r4, &is_new,
+                              &err)); /* back to a */
   CHECK(is_new);
   /* Bytes decide, to the last one: a prefix of the latest is a change. */
   int64_t other = 0, rp = 0;
-  CHECK_OK(store_transfer_get_or_add(f.s, f.shop, "2", "#1002", &other, NULL, &err));
-  CHECK_OK(store_revision_add(f.s, other, "{\"a\": 1} ", NULL, 0, &rp, &is_new, &err));
-  CHECK_OK(store_revision_add(f.s, other, "{\"a\": 1}", NULL, 0, &rp, &is_new, &err));
+  CHECK_OK(
+      store_transfer_get_or_add(f.s, f.shop, "2", "#1002", &other, NULL, &err));
+  CHECK_OK(store_revision_add(f.s, other, "{\"a\": 1} ", NULL, 0, &rp, &is_new,
+                              &err));
+  CHECK_OK(store_revision_add(f.s, other, "{\"a\": 1}", NULL, 0, &rp, &is_new,
+                              &err));
   CHECK(is_new);
   StoreRevision *revs;
   size_t n;
@@ -559,9 +613,11 @@ TEST(transfers_and_revisions_only_on_change) {
   StoreRevision rev;
   CHECK_OK(store_revision_get(f.s, r3, &f.a, &rev, &err));
   CHECK_EQ_INT(rev.number, 2);
-  CHECK_RC(store_revision_add(f.s, t1, "{not json", NULL, 0, &r4, &is_new, &err),
-           IEX_E_INVALID_JSON);
-  CHECK_RC(store_revision_add(f.s, 999, a, NULL, 0, &r4, &is_new, &err), IEX_E_NOT_FOUND);
+  CHECK_RC(
+      store_revision_add(f.s, t1, "{not json", NULL, 0, &r4, &is_new, &err),
+      IEX_E_INVALID_JSON);
+  CHECK_RC(store_revision_add(f.s, 999, a, NULL, 0, &r4, &is_new, &err),
+           IEX_E_NOT_FOUND);
   fx_close(&f);
 }
 
@@ -574,7 +630,8 @@ TEST(runs_are_claimed_with_leases) {
   make_run(&f, "1", "#1001", &transfer, &revision, &run);
   StoreRun r;
   bool claimed = false;
-  CHECK_OK(store_run_claim(f.s, "worker-a", 30 * SEC, &f.a, &r, &claimed, &err));
+  CHECK_OK(
+      store_run_claim(f.s, "worker-a", 30 * SEC, &f.a, &r, &claimed, &err));
   CHECK_FATAL(claimed);
   CHECK_EQ_INT(r.id, run);
   CHECK_EQ_INT(r.status, STORE_RUN_RUNNING);
@@ -589,27 +646,36 @@ TEST(runs_are_claimed_with_leases) {
 
   /* A live lease is not claimable; an expired one is. */
   clock_fake_advance(&f.clock, 29 * SEC);
-  CHECK_OK(store_run_claim(f.s, "worker-b", 30 * SEC, &f.a, &r, &claimed, &err));
+  CHECK_OK(
+      store_run_claim(f.s, "worker-b", 30 * SEC, &f.a, &r, &claimed, &err));
   CHECK(!claimed);
-  CHECK_OK(store_run_renew(f.s, run, "worker-a", 30 * SEC, &err));  /* to T0+59 */
+  CHECK_OK(
+      store_run_renew(f.s, run, "worker-a", 30 * SEC, &err)); /* to T0+59 */
   clock_fake_advance(&f.clock, 29 * SEC);
-  CHECK_OK(store_run_claim(f.s, "worker-b", 30 * SEC, &f.a, &r, &claimed, &err));
+  CHECK_OK(
+      store_run_claim(f.s, "worker-b", 30 * SEC, &f.a, &r, &claimed, &err));
   CHECK(!claimed);
-  clock_fake_advance(&f.clock, 1 * SEC);  /* T0+59: expired */
-  CHECK_OK(store_run_claim(f.s, "worker-b", 30 * SEC, &f.a, &r, &claimed, &err));
+  clock_fake_advance(&f.clock, 1 * SEC); /* T0+59: expired */
+  CHECK_OK(
+      store_run_claim(f.s, "worker-b", 30 * SEC, &f.a, &r, &claimed, &err));
   CHECK_FATAL(claimed);
   CHECK_EQ_INT(r.id, run);
   CHECK_EQ_INT(r.n_claims, 2);
-  CHECK_EQ_INT(r.started_at_us, T0);  /* the run's now() does not move */
+  CHECK_EQ_INT(r.started_at_us, T0); /* the run's now() does not move */
 
   /* The worker that lost its lease cannot record anything. */
-  CHECK_RC(store_run_renew(f.s, run, "worker-a", 30 * SEC, &err), IEX_E_LEASE_LOST);
+  CHECK_RC(store_run_renew(f.s, run, "worker-a", 30 * SEC, &err),
+           IEX_E_LEASE_LOST);
   StoreOutcome ok = {IEX_OK, NULL, NULL};
-  CHECK_RC(store_run_finish(f.s, run, "worker-a", STORE_RUN_DONE, &ok, &err), IEX_E_LEASE_LOST);
+  CHECK_RC(store_run_finish(f.s, run, "worker-a", STORE_RUN_DONE, &ok, &err),
+           IEX_E_LEASE_LOST);
   CHECK_CONTAINS(err.message, "worker-b");
-  StoreOutcome failed = {IEX_E_VALIDATION, "e-conomic refused the invoice: product 'SKU-9' "
-                                           "does not exist", "flows/shop.iexflow:22:14"};
-  CHECK_OK(store_run_finish(f.s, run, "worker-b", STORE_RUN_FAILED, &failed, &err));
+  StoreOutcome failed = {IEX_E_VALIDATION,
+                         "e-conomic refused the invoice: product 'SKU-9' "
+                         "does not exist",
+                         "flows/shop.iexflow:22:14"};
+  CHECK_OK(
+      store_run_finish(f.s, run, "worker-b", STORE_RUN_FAILED, &failed, &err));
   CHECK_OK(store_run_get(f.s, run, &f.a, &r, &err));
   CHECK_EQ_INT(r.status, STORE_RUN_FAILED);
   CHECK_EQ_STR(r.code, "E_VALIDATION");
@@ -620,10 +686,14 @@ TEST(runs_are_claimed_with_leases) {
   CHECK_EQ_INT(t.status, STORE_RUN_FAILED);
   CHECK_CONTAINS(t.message, "SKU-9");
   CHECK_EQ_STR(t.location, "flows/shop.iexflow:22:14");
-  CHECK_RC(store_run_finish(f.s, run, "worker-b", STORE_RUN_DONE, &ok, &err), IEX_E_LEASE_LOST);
-  CHECK_RC(store_run_finish(f.s, 999, "worker-b", STORE_RUN_DONE, &ok, &err), IEX_E_NOT_FOUND);
-  CHECK_RC(store_run_finish(f.s, run, "worker-b", STORE_RUN_QUEUED, &ok, &err), IEX_E_MISUSE);
-  CHECK_OK(store_run_claim(f.s, "worker-b", 30 * SEC, &f.a, &r, &claimed, &err));
+  CHECK_RC(store_run_finish(f.s, run, "worker-b", STORE_RUN_DONE, &ok, &err),
+           IEX_E_LEASE_LOST);
+  CHECK_RC(store_run_finish(f.s, 999, "worker-b", STORE_RUN_DONE, &ok, &err),
+           IEX_E_NOT_FOUND);
+  CHECK_RC(store_run_finish(f.s, run, "worker-b", STORE_RUN_QUEUED, &ok, &err),
+           IEX_E_MISUSE);
+  CHECK_OK(
+      store_run_claim(f.s, "worker-b", 30 * SEC, &f.a, &r, &claimed, &err));
   CHECK(!claimed);
   fx_close(&f);
 }
@@ -639,12 +709,13 @@ TEST(runs_retry_later_and_never_run_one_transfer_twice) {
   CHECK(claimed);
   /* A second run of the same transfer (a new revision) waits for the first. */
   int64_t rev2, run2;
-  CHECK_OK(store_revision_add(f.s, transfer, "{\"id\": 2}", NULL, 0, &rev2, NULL, &err));
+  CHECK_OK(store_revision_add(f.s, transfer, "{\"id\": 2}", NULL, 0, &rev2,
+                              NULL, &err));
   CHECK_OK(store_run_add(f.s, rev2, 0, "event", &run2, &err));
   make_run(&f, "2", "#1002", NULL, NULL, &other_run);
   CHECK_OK(store_run_claim(f.s, "w2", 60 * SEC, &f.a, &r, &claimed, &err));
   CHECK(claimed);
-  CHECK_EQ_INT(r.id, other_run);  /* not run2: its transfer is busy */
+  CHECK_EQ_INT(r.id, other_run); /* not run2: its transfer is busy */
   CHECK_OK(store_run_claim(f.s, "w2", 60 * SEC, &f.a, &r, &claimed, &err));
   CHECK(!claimed);
 
@@ -672,7 +743,8 @@ TEST(runs_retry_later_and_never_run_one_transfer_twice) {
   CHECK_EQ_INT(r.attempt, 2);
   CHECK_EQ_STR(r.reason, "retry");
   CHECK_EQ_INT(r.revision_id, revision);
-  CHECK_EQ_INT(r.started_at_us, T0 + 120 * SEC);  /* a retry is a new run with a new now() */
+  CHECK_EQ_INT(r.started_at_us,
+               T0 + 120 * SEC); /* a retry is a new run with a new now() */
 
   StoreRun *runs;
   size_t n;
@@ -694,8 +766,10 @@ TEST(inactive_integrations_do_not_run) {
   CHECK_OK(store_integration_activate(f.s, f.shop, 0, &err));
   CHECK_OK(store_run_claim(f.s, "w", SEC, &f.a, &r, &claimed, &err));
   CHECK(claimed);
-  CHECK_RC(store_run_claim(f.s, "", SEC, &f.a, &r, &claimed, &err), IEX_E_INVALID);
-  CHECK_RC(store_run_claim(f.s, "w", 0, &f.a, &r, &claimed, &err), IEX_E_INVALID);
+  CHECK_RC(store_run_claim(f.s, "", SEC, &f.a, &r, &claimed, &err),
+           IEX_E_INVALID);
+  CHECK_RC(store_run_claim(f.s, "w", 0, &f.a, &r, &claimed, &err),
+           IEX_E_INVALID);
   fx_close(&f);
 }
 
@@ -706,15 +780,20 @@ TEST(stages_record_each_step) {
   CHECK_FATAL(fx_open(&f));
   int64_t run;
   make_run(&f, "1", "#1001", NULL, NULL, &run);
-  StoreStageNew in = {.run_id = run, .kind = STORE_STAGE_RECEIVED,
+  StoreStageNew in = {.run_id = run,
+                      .kind = STORE_STAGE_RECEIVED,
                       .data_json = "{\"order\": {\"name\": \"#1001\"}}"};
   CHECK_OK(store_stage_add(f.s, &in, NULL, &err));
   clock_fake_advance(&f.clock, SEC);
-  in = (StoreStageNew){.run_id = run, .step = "invoice", .kind = STORE_STAGE_ERROR,
-                       .data_json = "{\"status\": 422}",
-                       .outcome = {IEX_E_VALIDATION, "product 'SKU-9' does not exist",
-                                   "flows/shop.iexflow:22:14"},
-                       .started_at_us = T0 + 1, .finished_at_us = T0 + 2};
+  in = (StoreStageNew){
+      .run_id = run,
+      .step = "invoice",
+      .kind = STORE_STAGE_ERROR,
+      .data_json = "{\"status\": 422}",
+      .outcome = {IEX_E_VALIDATION, "product 'SKU-9' does not exist",
+                  "flows/shop.iexflow:22:14"},
+      .started_at_us = T0 + 1,
+      .finished_at_us = T0 + 2};
   int64_t id = 0;
   CHECK_OK(store_stage_add(f.s, &in, &id, &err));
   CHECK(id > 0);
@@ -742,12 +821,19 @@ TEST(stages_record_each_step) {
 
 /* ---- Effects and usage ---------------------------------------------- */
 
-static StoreEffectNew effect_new(int64_t transfer, int64_t revision, int64_t run, const char *key,
+static StoreEffectNew effect_new(int64_t transfer, int64_t revision,
+                                 int64_t run, const char *key,
                                  const char *system, bool counts) {
-  return (StoreEffectNew){.transfer_id = transfer, .revision_id = revision, .run_id = run,
-                          .key = key, .step = "invoice", .target_system = system,
-                          .operation = counts ? "invoice.create" : "invoice.update",
-                          .reference = "iex:shop-to-books:450789469", .counts_usage = counts};
+  return (StoreEffectNew){
+      .transfer_id = transfer,
+      .revision_id = revision,
+      .run_id = run,
+      .key = key,
+      .step = "invoice",
+      .target_system = system,
+      .operation = counts ? "invoice.create" : "invoice.update",
+      .reference = "iex:shop-to-books:450789469",
+      .counts_usage = counts};
 }
 
 TEST(effects_follow_their_state_machine) {
@@ -755,7 +841,8 @@ TEST(effects_follow_their_state_machine) {
   CHECK_FATAL(fx_open(&f));
   int64_t transfer, revision, run;
   make_run(&f, "450789469", "#1001", &transfer, &revision, &run);
-  StoreEffectNew in = effect_new(transfer, revision, run, "invoice", "economic", true);
+  StoreEffectNew in =
+      effect_new(transfer, revision, run, "invoice", "economic", true);
   StoreEffect e, again;
   bool created = false, found = true, counted = false;
   CHECK_OK(store_effect_find(f.s, transfer, "invoice", &f.a, &e, &found, &err));
@@ -774,7 +861,8 @@ TEST(effects_follow_their_state_machine) {
   CHECK_CONTAINS(err.message, "is reserved and cannot become unknown");
 
   CHECK_OK(store_effect_start(f.s, e.id, run, &err));
-  CHECK_RC(store_effect_start(f.s, e.id, run, &err), IEX_E_EFFECT_STATE);  /* would send twice */
+  CHECK_RC(store_effect_start(f.s, e.id, run, &err),
+           IEX_E_EFFECT_STATE); /* would send twice */
   StoreEffect *list;
   size_t n;
   CHECK_OK(store_effect_list_unsettled(f.s, &f.a, &list, &n, &err));
@@ -790,11 +878,13 @@ TEST(effects_follow_their_state_machine) {
   CHECK_OK(store_effect_find(f.s, transfer, "invoice", &f.a, &e, &found, &err));
   CHECK(found);
   CHECK_EQ_INT(e.state, STORE_EFFECT_UNKNOWN);
-  CHECK_EQ_INT(e.unknown_since_us, T0 + SEC);  /* the first time it became unknown */
+  CHECK_EQ_INT(e.unknown_since_us,
+               T0 + SEC); /* the first time it became unknown */
   CHECK_EQ_STR(e.reason, "lookup found nothing yet");
   CHECK_OK(store_effect_list_unsettled(f.s, &f.a, &list, &n, &err));
   CHECK_EQ_INT(n, 1);
-  CHECK_OK(store_effect_done(f.s, e.id, "{\"draftInvoiceNumber\": 17}", "17", &counted, &err));
+  CHECK_OK(store_effect_done(f.s, e.id, "{\"draftInvoiceNumber\": 17}", "17",
+                             &counted, &err));
   CHECK(counted);
   CHECK_OK(store_effect_find(f.s, transfer, "invoice", &f.a, &e, &found, &err));
   CHECK_EQ_INT(e.state, STORE_EFFECT_DONE);
@@ -805,37 +895,45 @@ TEST(effects_follow_their_state_machine) {
   CHECK_EQ_INT(n, 0);
   /* Done is final. */
   CHECK_RC(store_effect_start(f.s, e.id, run, &err), IEX_E_EFFECT_STATE);
-  CHECK_RC(store_effect_done(f.s, e.id, NULL, NULL, &counted, &err), IEX_E_EFFECT_STATE);
+  CHECK_RC(store_effect_done(f.s, e.id, NULL, NULL, &counted, &err),
+           IEX_E_EFFECT_STATE);
   CHECK_RC(store_effect_unknown(f.s, e.id, "x", &err), IEX_E_EFFECT_STATE);
 
   /* Refused: nothing was created, so it may be started again. */
   in = effect_new(transfer, revision, run, "customer", "economic", false);
   CHECK_OK(store_effect_reserve(f.s, &in, &f.a, &e, &created, &err));
   CHECK_OK(store_effect_start(f.s, e.id, run, &err));
-  CHECK_OK(store_effect_refused(f.s, e.id, "e-conomic: the VAT zone is missing", &err));
-  CHECK_RC(store_effect_done(f.s, e.id, NULL, NULL, &counted, &err), IEX_E_EFFECT_STATE);
+  CHECK_OK(store_effect_refused(f.s, e.id, "e-conomic: the VAT zone is missing",
+                                &err));
+  CHECK_RC(store_effect_done(f.s, e.id, NULL, NULL, &counted, &err),
+           IEX_E_EFFECT_STATE);
   CHECK_OK(store_effect_start(f.s, e.id, run, &err));
-  CHECK_OK(store_effect_find(f.s, transfer, "customer", &f.a, &e, &found, &err));
+  CHECK_OK(
+      store_effect_find(f.s, transfer, "customer", &f.a, &e, &found, &err));
   CHECK_EQ_INT(e.attempts, 2);
   CHECK(e.reason == NULL);
   /* Reserved -> done: a lookup before the first send found the record. */
   in = effect_new(transfer, revision, run, "customer-match", "economic", false);
   CHECK_OK(store_effect_reserve(f.s, &in, &f.a, &e, &created, &err));
-  CHECK_OK(store_effect_done(f.s, e.id, "{\"customerNumber\": 5}", "5", &counted, &err));
+  CHECK_OK(store_effect_done(f.s, e.id, "{\"customerNumber\": 5}", "5",
+                             &counted, &err));
   CHECK(!counted);
 
   CHECK_OK(store_effect_list(f.s, transfer, &f.a, &list, &n, &err));
   CHECK_EQ_INT(n, 3);
   CHECK_RC(store_effect_start(f.s, 999, run, &err), IEX_E_NOT_FOUND);
-  CHECK_RC(store_effect_done(f.s, list[0].id, "{bad", NULL, &counted, &err), IEX_E_INVALID_JSON);
+  CHECK_RC(store_effect_done(f.s, list[0].id, "{bad", NULL, &counted, &err),
+           IEX_E_INVALID_JSON);
   in.key = NULL;
-  CHECK_RC(store_effect_reserve(f.s, &in, &f.a, &e, &created, &err), IEX_E_INVALID);
+  CHECK_RC(store_effect_reserve(f.s, &in, &f.a, &e, &created, &err),
+           IEX_E_INVALID);
   fx_close(&f);
 }
 
 /* Mark a new effect of `transfer` done at the clock's time. */
-static bool effect_done_now(Fx *f, int64_t transfer, int64_t revision, int64_t run,
-                            const char *key, const char *system, bool counts) {
+static bool effect_done_now(Fx *f, int64_t transfer, int64_t revision,
+                            int64_t run, const char *key, const char *system,
+                            bool counts) {
   StoreEffectNew in = effect_new(transfer, revision, run, key, system, counts);
   StoreEffect e;
   bool counted = false;
@@ -857,7 +955,8 @@ TEST(usage_counts_once_per_transfer_and_system) {
   CHECK(!effect_done_now(&f, t1, r1, n1, "invoice@r2", "economic", true));
   /* Updates never count. */
   CHECK(!effect_done_now(&f, t1, r1, n1, "invoice-update", "economic", false));
-  /* Another receiving system counts once more (shop -> warehouse -> books = 2). */
+  /* Another receiving system counts once more (shop -> warehouse -> books:
+  ** 2). */
   CHECK(effect_done_now(&f, t1, r1, n1, "shipment", "warehouse", true));
   CHECK(effect_done_now(&f, t2, r2, n2, "invoice", "economic", true));
   StoreUsage u;
@@ -886,7 +985,8 @@ TEST(usage_months_are_utc) {
   f.clock.now_us = clock_utc_us(2024, 2, 1, 0, 0, 0);
   make_run(&f, "feb", "#2", &t, &r, &n);
   CHECK(effect_done_now(&f, t, r, n, "invoice", "economic", true));
-  f.clock.now_us = clock_utc_us(2024, 3, 1, 0, 0, 0) - 1;  /* leap day's last microsecond */
+  f.clock.now_us =
+      clock_utc_us(2024, 3, 1, 0, 0, 0) - 1; /* leap day's last microsecond */
   int64_t tw, rw, nw;
   CHECK_OK(store_transfer_get_or_add(f.s, woo, "w1", "#W1", &tw, NULL, &err));
   CHECK_OK(store_revision_add(f.s, tw, "{}", NULL, 0, &rw, NULL, &err));
@@ -916,10 +1016,14 @@ TEST(outbox_messages_go_out_once_their_state_change_commits) {
   StoreRun r;
   bool claimed, created;
   CHECK_OK(store_run_claim(f.s, "w", 60 * SEC, &f.a, &r, &claimed, &err));
-  StoreMessageNew m = {.key = "run-1-failed", .kind = "email", .recipient = "support@shop.dk",
+  StoreMessageNew m = {.key = "run-1-failed",
+                       .kind = "email",
+                       .recipient = "support@shop.dk",
                        .subject = "Order #1001 did not reach e-conomic",
-                       .body = "product 'SKU-9' does not exist", .transfer_id = transfer};
-  StoreOutcome failed = {IEX_E_VALIDATION, "product 'SKU-9' does not exist", NULL};
+                       .body = "product 'SKU-9' does not exist",
+                       .transfer_id = transfer};
+  StoreOutcome failed = {IEX_E_VALIDATION, "product 'SKU-9' does not exist",
+                         NULL};
 
   /* Rolled back: neither the failure nor the e-mail. */
   CHECK_OK(store_begin(f.s, &err));
@@ -927,7 +1031,8 @@ TEST(outbox_messages_go_out_once_their_state_change_commits) {
   CHECK_OK(store_outbox_add(f.s, &m, NULL, &created, &err));
   store_rollback(f.s);
   StoreMessage msg;
-  CHECK_OK(store_outbox_claim(f.s, "mailer", 60 * SEC, &f.a, &msg, &claimed, &err));
+  CHECK_OK(
+      store_outbox_claim(f.s, "mailer", 60 * SEC, &f.a, &msg, &claimed, &err));
   CHECK(!claimed);
   CHECK_OK(store_run_get(f.s, run, &f.a, &r, &err));
   CHECK_EQ_INT(r.status, STORE_RUN_RUNNING);
@@ -943,28 +1048,36 @@ TEST(outbox_messages_go_out_once_their_state_change_commits) {
   CHECK(!created);
   CHECK_EQ_INT(id2, id1);
 
-  CHECK_OK(store_outbox_claim(f.s, "mailer", 60 * SEC, &f.a, &msg, &claimed, &err));
+  CHECK_OK(
+      store_outbox_claim(f.s, "mailer", 60 * SEC, &f.a, &msg, &claimed, &err));
   CHECK_FATAL(claimed);
   CHECK_EQ_INT(msg.id, id1);
   CHECK_EQ_STR(msg.recipient, "support@shop.dk");
   CHECK_EQ_INT(msg.attempts, 1);
-  CHECK_OK(store_outbox_claim(f.s, "mailer", 60 * SEC, &f.a, &msg, &claimed, &err));
-  CHECK(!claimed);  /* leased */
-  clock_fake_advance(&f.clock, 61 * SEC);  /* the mailer died */
-  CHECK_OK(store_outbox_claim(f.s, "mailer2", 60 * SEC, &f.a, &msg, &claimed, &err));
+  CHECK_OK(
+      store_outbox_claim(f.s, "mailer", 60 * SEC, &f.a, &msg, &claimed, &err));
+  CHECK(!claimed);                        /* leased */
+  clock_fake_advance(&f.clock, 61 * SEC); /* the mailer died */
+  CHECK_OK(
+      store_outbox_claim(f.s, "mailer2", 60 * SEC, &f.a, &msg, &claimed, &err));
   CHECK_FATAL(claimed);
   CHECK_EQ_INT(msg.attempts, 2);
-  CHECK_OK(store_outbox_defer(f.s, msg.id, T0 + 300 * SEC, "SMTP 451 try later", &err));
-  CHECK_OK(store_outbox_claim(f.s, "mailer2", 60 * SEC, &f.a, &msg, &claimed, &err));
+  CHECK_OK(store_outbox_defer(f.s, msg.id, T0 + 300 * SEC, "SMTP 451 try later",
+                              &err));
+  CHECK_OK(
+      store_outbox_claim(f.s, "mailer2", 60 * SEC, &f.a, &msg, &claimed, &err));
   CHECK(!claimed);
   f.clock.now_us = T0 + 300 * SEC;
-  CHECK_OK(store_outbox_claim(f.s, "mailer2", 60 * SEC, &f.a, &msg, &claimed, &err));
+  CHECK_OK(
+      store_outbox_claim(f.s, "mailer2", 60 * SEC, &f.a, &msg, &claimed, &err));
   CHECK_FATAL(claimed);
   CHECK_OK(store_outbox_sent(f.s, msg.id, &err));
   clock_fake_advance(&f.clock, 3600 * SEC);
-  CHECK_OK(store_outbox_claim(f.s, "mailer2", 60 * SEC, &f.a, &msg, &claimed, &err));
+  CHECK_OK(
+      store_outbox_claim(f.s, "mailer2", 60 * SEC, &f.a, &msg, &claimed, &err));
   CHECK(!claimed);
-  CHECK_RC(store_outbox_defer(f.s, msg.id, T0, "late", &err), IEX_E_NOT_FOUND);  /* sent */
+  CHECK_RC(store_outbox_defer(f.s, msg.id, T0, "late", &err),
+           IEX_E_NOT_FOUND); /* sent */
   CHECK_RC(store_outbox_sent(f.s, 999, &err), IEX_E_NOT_FOUND);
   m.recipient = NULL;
   CHECK_RC(store_outbox_add(f.s, &m, NULL, NULL, &err), IEX_E_INVALID);
@@ -974,19 +1087,21 @@ TEST(outbox_messages_go_out_once_their_state_change_commits) {
 /* ---- The log, show, retry --failed ---------------------------------- */
 
 /* A transfer ended with `status` at time `at`. */
-static int64_t transfer_at(Fx *f, int64_t integration, const char *source, const char *key,
-                           StoreRunStatus status, int64_t at) {
+static int64_t transfer_at(Fx *f, int64_t integration, const char *source,
+                           const char *key, StoreRunStatus status, int64_t at) {
   int64_t t, r, n;
   StoreRun run;
   bool claimed;
   f->clock.now_us = at;
-  CHECK_OK(store_transfer_get_or_add(f->s, integration, source, key, &t, NULL, &err));
+  CHECK_OK(store_transfer_get_or_add(f->s, integration, source, key, &t, NULL,
+                                     &err));
   CHECK_OK(store_revision_add(f->s, t, "{}", NULL, 0, &r, NULL, &err));
   CHECK_OK(store_run_add(f->s, r, 0, "event", &n, &err));
   CHECK_OK(store_run_claim(f->s, "w", SEC, &f->a, &run, &claimed, &err));
   CHECK(claimed && run.id == n);
   StoreOutcome o = {status == STORE_RUN_FAILED ? IEX_FAIL : IEX_OK,
-                    status == STORE_RUN_FAILED ? "order has no email" : NULL, NULL};
+                    status == STORE_RUN_FAILED ? "order has no email" : NULL,
+                    NULL};
   CHECK_OK(store_run_finish(f->s, n, "w", status, &o, &err));
   return t;
 }
@@ -998,15 +1113,18 @@ TEST(log_filters_and_orders_newest_first) {
   int64_t day = 86400 * SEC;
   int64_t a = transfer_at(&f, f.shop, "1", "#1001", STORE_RUN_DONE, T0);
   int64_t b = transfer_at(&f, f.shop, "2", "#1002", STORE_RUN_FAILED, T0 + day);
-  int64_t c = transfer_at(&f, woo, "3", "#1001", STORE_RUN_SKIPPED, T0 + 2 * day);
-  int64_t d = transfer_at(&f, woo, "4", "#1004", STORE_RUN_FAILED, T0 + 3 * day);
+  int64_t c =
+      transfer_at(&f, woo, "3", "#1001", STORE_RUN_SKIPPED, T0 + 2 * day);
+  int64_t d =
+      transfer_at(&f, woo, "4", "#1004", STORE_RUN_FAILED, T0 + 3 * day);
 
   StoreTransfer *items;
   size_t n;
   StoreLogFilter all = {0};
   CHECK_OK(store_log(f.s, &all, &f.a, &items, &n, &err));
   CHECK_FATAL(n == 4);
-  CHECK(items[0].id == d && items[1].id == c && items[2].id == b && items[3].id == a);
+  CHECK(items[0].id == d && items[1].id == c && items[2].id == b &&
+        items[3].id == a);
   CHECK_EQ_INT(items[0].n_runs, 1);
   CHECK_EQ_INT(items[0].n_revisions, 1);
   CHECK_EQ_STR(items[0].integration_name, "woo");
@@ -1018,20 +1136,24 @@ TEST(log_filters_and_orders_newest_first) {
   StoreLogFilter by_integration = {.integration_id = woo};
   CHECK_OK(store_log(f.s, &by_integration, &f.a, &items, &n, &err));
   CHECK(n == 2 && items[0].id == d && items[1].id == c);
-  StoreLogFilter by_key = {.key = "1001"};  /* without the '#' */
+  StoreLogFilter by_key = {.key = "1001"}; /* without the '#' */
   CHECK_OK(store_log(f.s, &by_key, &f.a, &items, &n, &err));
   CHECK(n == 2 && items[0].id == c && items[1].id == a);
   by_key.key = "#1002";
   CHECK_OK(store_log(f.s, &by_key, &f.a, &items, &n, &err));
   CHECK(n == 1 && items[0].id == b);
-  by_key.key = "4";  /* the source id */
+  by_key.key = "4"; /* the source id */
   CHECK_OK(store_log(f.s, &by_key, &f.a, &items, &n, &err));
   CHECK(n == 1 && items[0].id == d);
-  StoreLogFilter range = {.from_us = T0 + day, .to_us = T0 + 3 * day};  /* [from, to) */
+  StoreLogFilter range = {.from_us = T0 + day,
+                          .to_us = T0 + 3 * day}; /* [from, to) */
   CHECK_OK(store_log(f.s, &range, &f.a, &items, &n, &err));
   CHECK(n == 2 && items[0].id == c && items[1].id == b);
-  StoreLogFilter combined = {.status = STORE_RUN_FAILED, .integration_id = woo, .key = "1004",
-                             .from_us = T0, .to_us = T0 + 10 * day};
+  StoreLogFilter combined = {.status = STORE_RUN_FAILED,
+                             .integration_id = woo,
+                             .key = "1004",
+                             .from_us = T0,
+                             .to_us = T0 + 10 * day};
   CHECK_OK(store_log(f.s, &combined, &f.a, &items, &n, &err));
   CHECK(n == 1 && items[0].id == d);
   StoreLogFilter page = {.limit = 2, .offset = 1};
@@ -1059,16 +1181,19 @@ TEST(show_transfer_gathers_everything) {
   StoreRun r;
   bool claimed;
   CHECK_OK(store_run_claim(f.s, "w", 60 * SEC, &f.a, &r, &claimed, &err));
-  StoreStageNew stage = {.run_id = run, .kind = STORE_STAGE_RECEIVED, .data_json = "{\"a\": 1}"};
+  StoreStageNew stage = {
+      .run_id = run, .kind = STORE_STAGE_RECEIVED, .data_json = "{\"a\": 1}"};
   CHECK_OK(store_stage_add(f.s, &stage, NULL, &err));
   stage.kind = STORE_STAGE_REQUEST;
   stage.step = "invoice";
   CHECK_OK(store_stage_add(f.s, &stage, NULL, &err));
-  CHECK(effect_done_now(&f, transfer, revision, run, "invoice", "economic", true));
+  CHECK(effect_done_now(&f, transfer, revision, run, "invoice", "economic",
+                        true));
   StoreOutcome ok = {IEX_OK, NULL, NULL};
   CHECK_OK(store_run_finish(f.s, run, "w", STORE_RUN_DONE, &ok, &err));
   int64_t other;
-  make_run(&f, "2", "#1002", NULL, NULL, &other);  /* must not leak into the first */
+  make_run(&f, "2", "#1002", NULL, NULL,
+           &other); /* must not leak into the first */
 
   StoreTransferDetail d;
   CHECK_OK(store_transfer_show(f.s, transfer, &f.a, &d, &err));
@@ -1084,7 +1209,8 @@ TEST(show_transfer_gathers_everything) {
   CHECK_RC(store_transfer_show(f.s, 999, &f.a, &d, &err), IEX_E_NOT_FOUND);
   /* Inside a transaction it reads the transaction's own writes. */
   CHECK_OK(store_begin(f.s, &err));
-  CHECK_OK(store_revision_add(f.s, transfer, "{\"b\": 2}", NULL, 0, &revision, NULL, &err));
+  CHECK_OK(store_revision_add(f.s, transfer, "{\"b\": 2}", NULL, 0, &revision,
+                              NULL, &err));
   CHECK_OK(store_transfer_show(f.s, transfer, &f.a, &d, &err));
   CHECK_EQ_INT(d.n_revisions, 2);
   store_rollback(f.s);
@@ -1101,8 +1227,10 @@ TEST(a_locked_store_says_so) {
   CHECK_FATAL(f.s != NULL);
   sqlite3 *other;
   CHECK_FATAL(sqlite3_open(f.path, &other) == SQLITE_OK);
-  CHECK_FATAL(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
-  StoreEvent ev = {.integration_id = f.shop, .dedup_key = "evt", .source = "webhook"};
+  CHECK_FATAL(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL) ==
+              SQLITE_OK);
+  StoreEvent ev = {
+      .integration_id = f.shop, .dedup_key = "evt", .source = "webhook"};
   CHECK_RC(store_inbox_add(f.s, &ev, NULL, NULL, &err), IEX_E_STORE_BUSY);
   CHECK_CONTAINS(err.message, f.path);
   CHECK_CONTAINS(err.message, "locked by another iex process");
@@ -1121,8 +1249,9 @@ TEST(a_locked_store_says_so) {
 /* ---- Secrets never reach the file ----------------------------------- */
 
 static const char *const canaries[] = {
-    "CANARY-authorization-7f3a", "CANARY-shopify-token-91bc", "CANARY-appsecret-55de",
-    "CANARY-grant-0a1b",         "CANARY-cookie-c00c",        "CANARY-apikey-4242",
+    "CANARY-authorization-7f3a", "CANARY-shopify-token-91bc",
+    "CANARY-appsecret-55de",     "CANARY-grant-0a1b",
+    "CANARY-cookie-c00c",        "CANARY-apikey-4242",
     "CANARY-request-auth-e1e1",  "CANARY-config-secret-9999",
 };
 
@@ -1156,14 +1285,19 @@ TEST(canary_secrets_never_reach_the_file) {
   CHECK_FATAL(fx_open(&f));
   char headers[1024];
   snprintf(headers, sizeof headers,
-           "{\"Authorization\": \"Bearer %s\", \"X-Shopify-Access-Token\": \"%s\", "
-           "\"X-AppSecretToken\": \"%s\", \"X-AgreementGrantToken\": \"%s\", "
-           "\"Cookie\": [\"session=%s\"], \"X-Api-Key\": \"%s\", "
-           "\"X-Shopify-Topic\": \"orders/paid CANARY-visible-topic\", "
+           "{\"Authorization\": \"Bearer %s\", \"X-Shopify-Access-Token\": "
+           "\"%s\", \"X-AppSecretToken\": \"%s\", "
+           "\"X-AgreementGrantToken\": \"%s\", \"Cookie\": "
+           "[\"session=%s\"], \"X-Api-Key\": \"%s\", \"X-Shopify-Topic\": "
+           "\"orders/paid CANARY-visible-topic\", "
            "\"X-WC-Webhook-Signature\": \"CANARY-visible-signature\"}",
-           canaries[0], canaries[1], canaries[2], canaries[3], canaries[4], canaries[5]);
-  StoreEvent ev = {.integration_id = f.shop, .dedup_key = "evt-canary", .source = "webhook",
-                   .headers_json = headers, .body = STR_LIT("{\"id\": 1}")};
+           canaries[0], canaries[1], canaries[2], canaries[3], canaries[4],
+           canaries[5]);
+  StoreEvent ev = {.integration_id = f.shop,
+                   .dedup_key = "evt-canary",
+                   .source = "webhook",
+                   .headers_json = headers,
+                   .body = STR_LIT("{\"id\": 1}")};
   int64_t id;
   CHECK_OK(store_inbox_add(f.s, &ev, &id, NULL, &err));
   StoreInboxItem *items;
@@ -1179,11 +1313,14 @@ TEST(canary_secrets_never_reach_the_file) {
   make_run(&f, "1", "#1001", NULL, NULL, &run);
   char request[512];
   snprintf(request, sizeof request,
-           "{\"method\": \"POST\", \"url\": \"https://restapi.e-conomic.com/invoices/drafts\", "
-           "\"headers\": [[\"X-AppSecretToken\", \"%s\"], [\"Content-Type\", "
+           "{\"method\": \"POST\", \"url\": "
+           "\"https://restapi.e-conomic.com/invoices/drafts\", \"headers\": "
+           "[[\"X-AppSecretToken\", \"%s\"], [\"Content-Type\", "
            "\"application/json\"]], \"body\": {\"total\": 12.10}}",
            canaries[6]);
-  StoreStageNew stage = {.run_id = run, .step = "invoice", .kind = STORE_STAGE_REQUEST,
+  StoreStageNew stage = {.run_id = run,
+                         .step = "invoice",
+                         .kind = STORE_STAGE_REQUEST,
                          .data_json = request};
   CHECK_OK(store_stage_add(f.s, &stage, NULL, &err));
 
@@ -1191,9 +1328,13 @@ TEST(canary_secrets_never_reach_the_file) {
   ** not repeat the value. */
   char config[256];
   snprintf(config, sizeof config,
-           "{\"books\": {\"agreement\": {\"grant_token\": \"%s\"}}}", canaries[7]);
-  StoreIntegrationNew in = {.name = "leaky", .iexb = STR_LIT("x"), .iexb_hash = "h",
-                            .connections_json = config, .activated_at_us = T0};
+           "{\"books\": {\"agreement\": {\"grant_token\": \"%s\"}}}",
+           canaries[7]);
+  StoreIntegrationNew in = {.name = "leaky",
+                            .iexb = STR_LIT("x"),
+                            .iexb_hash = "h",
+                            .connections_json = config,
+                            .activated_at_us = T0};
   CHECK_RC(store_integration_add(f.s, &in, NULL, &err), IEX_E_SECRET_VALUE);
   CHECK_CONTAINS(err.message, "books.agreement.grant_token");
   CHECK(!strstr(err.message, canaries[7]));
@@ -1201,7 +1342,9 @@ TEST(canary_secrets_never_reach_the_file) {
   /* Grep the bytes: the WAL holds everything written so far. */
   for (size_t i = 0; i < ARRAY_LEN(canaries); i++) {
     int hits = count_in_store(f.path, canaries[i]);
-    if (hits) check_fail(__FILE__, __LINE__, "%s found %d times in the store", canaries[i], hits);
+    if (hits)
+      check_fail(__FILE__, __LINE__, "%s found %d times in the store",
+                 canaries[i], hits);
   }
   /* The grep can see what is there: the non-secret values are found. */
   CHECK(count_in_store(f.path, "CANARY-visible-topic") > 0);
@@ -1209,7 +1352,8 @@ TEST(canary_secrets_never_reach_the_file) {
   /* After a checkpoint and close, the main file holds it all. */
   store_close(f.s);
   f.s = NULL;
-  for (size_t i = 0; i < ARRAY_LEN(canaries); i++) CHECK_EQ_INT(count_in_store(f.path, canaries[i]), 0);
+  for (size_t i = 0; i < ARRAY_LEN(canaries); i++)
+    CHECK_EQ_INT(count_in_store(f.path, canaries[i]), 0);
   CHECK(count_in_file(f.path, "CANARY-visible-topic") > 0);
   fx_close(&f);
 }
