@@ -25,9 +25,9 @@ const char *crash_point_name(CrashPoint point) {
 
 #ifdef IEX_DEBUG
 
-static int armed = -1;          /* -1 not read yet, 0 off, 1 armed */
-static CrashPoint target;       /* the point IEX_CRASH_AT names */
-static unsigned long target_hit;  /* which hit of it kills (1 = first) */
+static int armed = -1;           /* -1 not read yet, 0 off, 1 armed */
+static CrashPoint target;        /* the point IEX_CRASH_AT names */
+static unsigned long target_hit; /* which hit of it kills (1 = first) */
 static unsigned long hits[CRASH__COUNT];
 
 /* Parse "name:n" into target/target_hit; a malformed value is fatal. */
@@ -42,14 +42,18 @@ static void read_env(void) {
   if (colon && (end == colon + 1 || *end != '\0' || n == 0))
     iex_fatal("IEX_CRASH_AT=%s: expected name:n with n >= 1", spec);
   for (int i = 0; i < CRASH__COUNT; i++) {
-    if (strlen(point_names[i]) == name_len && memcmp(point_names[i], spec, name_len) == 0) {
+    if (strlen(point_names[i]) == name_len &&
+        memcmp(point_names[i], spec, name_len) == 0) {
       target = (CrashPoint)i;
       target_hit = n;
       armed = 1;
       return;
     }
   }
-  iex_fatal("IEX_CRASH_AT=%s: no crash point of that name (see runtime/crashpoints.def)", spec);
+  iex_fatal(
+      "IEX_CRASH_AT=%s: no crash point of that name (see "
+      "runtime/crashpoints.def)",
+      spec);
 }
 
 void crash_reset(void) {
@@ -60,7 +64,8 @@ void crash_reset(void) {
 void crash_hit(CrashPoint point) {
   if (armed < 0) read_env();
   hits[point]++;
-  if (armed == 1 && point == target && hits[point] == target_hit) raise(SIGKILL);
+  if (armed == 1 && point == target && hits[point] == target_hit)
+    raise(SIGKILL);
 }
 
 #endif /* IEX_DEBUG */

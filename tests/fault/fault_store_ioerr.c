@@ -15,6 +15,9 @@
 ** store. After each run the store is reopened normally and must pass
 ** integrity_check and foreign_key_check, show every acknowledged write,
 ** and keep the invariants of tests/fault/store_oracle.h.
+**
+** IEX_FAULT_DEBUG=1 prints every call with the operation count and stops
+** at the first problem.
 */
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -36,12 +39,12 @@
 enum { OP_READ = 1, OP_WRITE = 2, OP_SYNC = 4, OP_TRUNCATE = 8, OP_ALL = 15 };
 
 typedef struct Fault {
-  int ops;           /* which operations are counted (OP_* bits) */
-  long fail_at;      /* the count at which to fail; 0: never */
-  bool persistent;   /* keep failing after the first */
-  bool disk_full;    /* fail writes with SQLITE_FULL instead of an I/O error */
-  long count;        /* operations counted so far */
-  long n_failed;     /* operations failed so far */
+  int ops;         /* which operations are counted (OP_* bits) */
+  long fail_at;    /* the count at which to fail; 0: never */
+  bool persistent; /* keep failing after the first */
+  bool disk_full;  /* fail writes with SQLITE_FULL instead of an I/O error */
+  long count;      /* operations counted so far */
+  long n_failed;   /* operations failed so far */
 } Fault;
 
 static Fault fault;
@@ -50,15 +53,16 @@ static Fault fault;
 static bool fail_now(int op) {
   if (!(fault.ops & op)) return false;
   fault.count++;
-  bool fail = fault.fail_at > 0 &&
-              (fault.count == fault.fail_at || (fault.persistent && fault.count > fault.fail_at));
+  bool fail =
+      fault.fail_at > 0 && (fault.count == fault.fail_at ||
+                            (fault.persistent && fault.count > fault.fail_at));
   if (fail) fault.n_failed++;
   return fail;
 }
 
 typedef struct FaultFile {
-  sqlite3_file base;   /* must be first; its methods are fault_io */
-  sqlite3_file *real;  /* the real file, right after this struct */
+  sqlite3_file base;  /* must be first; its methods are fault_io */
+  sqlite3_file *real; /* the real file, right after this struct */
 } FaultFile;
 
 static sqlite3_vfs *real_vfs;
@@ -67,27 +71,33 @@ static sqlite3_io_methods fault_io;
 
 #define REAL(f) (((FaultFile *)(f))->real)
 
-static int f_close(sqlite3_file *f) { return REAL(f)->pMethods->xClose(REAL(f)); }
+static int f_close(sqlite3_file *f) {
+  return REAL(f)->pMethods->xClose(REAL(f));
+}
 static int f_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 off) {
   if (fail_now(OP_READ)) return SQLITE_IOERR_READ;
   return REAL(f)->pMethods->xRead(REAL(f), buf, n, off);
 }
 static int f_write(sqlite3_file *f, const void *buf, int n, sqlite3_int64 off) {
-  if (fail_now(OP_WRITE)) return fault.disk_full ? SQLITE_FULL : SQLITE_IOERR_WRITE;
+  if (fail_now(OP_WRITE))
+    return fault.disk_full ? SQLITE_FULL : SQLITE_IOERR_WRITE;
   return REAL(f)->pMethods->xWrite(REAL(f), buf, n, off);
 }
 static int f_truncate(sqlite3_file *f, sqlite3_int64 size) {
   if (fail_now(OP_TRUNCATE)) return SQLITE_IOERR_TRUNCATE;
   return REAL(f)->pMethods->xTruncate(REAL(f), size);
 }
+/* A sync that succeeds returns at once: this program never loses power,
+** so waiting for the disk would only make the sweep slow. */
 static int f_sync(sqlite3_file *f, int flags) {
-  if (fail_now(OP_SYNC)) return SQLITE_IOERR_FSYNC;
-  return REAL(f)->pMethods->xSync(REAL(f), flags);
+  return fail_now(OP_SYNC) ? SQLITE_IOERR_FSYNC : SQLITE_OK;
 }
 static int f_file_size(sqlite3_file *f, sqlite3_int64 *size) {
   return REAL(f)->pMethods->xFileSize(REAL(f), size);
 }
-static int f_lock(sqlite3_file *f, int level) { return REAL(f)->pMethods->xLock(REAL(f), level); }
+static int f_lock(sqlite3_file *f, int level) {
+  return REAL(f)->pMethods->xLock(REAL(f), level);
+}
 static int f_unlock(sqlite3_file *f, int level) {
   return REAL(f)->pMethods->xUnlock(REAL(f), level);
 }
@@ -97,17 +107,22 @@ static int f_check_reserved(sqlite3_file *f, int *out) {
 static int f_file_control(sqlite3_file *f, int op, void *arg) {
   return REAL(f)->pMethods->xFileControl(REAL(f), op, arg);
 }
-static int f_sector_size(sqlite3_file *f) { return REAL(f)->pMethods->xSectorSize(REAL(f)); }
+static int f_sector_size(sqlite3_file *f) {
+  return REAL(f)->pMethods->xSectorSize(REAL(f));
+}
 static int f_device(sqlite3_file *f) {
   return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f));
 }
-static int f_shm_map(sqlite3_file *f, int page, int size, int extend, void volatile **out) {
+static int f_shm_map(sqlite3_file *f, int page, int size, int extend,
+                     void volatile **out) {
   return REAL(f)->pMethods->xShmMap(REAL(f), page, size, extend, out);
 }
 static int f_shm_lock(sqlite3_file *f, int offset, int n, int flags) {
   return REAL(f)->pMethods->xShmLock(REAL(f), offset, n, flags);
 }
-static void f_shm_barrier(sqlite3_file *f) { REAL(f)->pMethods->xShmBarrier(REAL(f)); }
+static void f_shm_barrier(sqlite3_file *f) {
+  REAL(f)->pMethods->xShmBarrier(REAL(f));
+}
 static int f_shm_unmap(sqlite3_file *f, int delete_flag) {
   return REAL(f)->pMethods->xShmUnmap(REAL(f), delete_flag);
 }
@@ -118,8 +133,8 @@ static int f_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p) {
   return REAL(f)->pMethods->xUnfetch(REAL(f), off, p);
 }
 
-static int f_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int flags,
-                  int *out_flags) {
+static int f_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file,
+                  int flags, int *out_flags) {
   FaultFile *ff = (FaultFile *)file;
   ff->real = (sqlite3_file *)&ff[1];
   int rc = real_vfs->xOpen(real_vfs, name, ff->real, flags, out_flags);
@@ -134,11 +149,27 @@ static void fault_vfs_register(void) {
   fault_vfs.szOsFile = (int)sizeof(FaultFile) + real_vfs->szOsFile;
   fault_vfs.xOpen = f_open;
   fault_vfs.pNext = NULL;
-  fault_io = (sqlite3_io_methods){3,           f_close,          f_read,         f_write,
-                                  f_truncate,  f_sync,           f_file_size,    f_lock,
-                                  f_unlock,    f_check_reserved, f_file_control, f_sector_size,
-                                  f_device,    f_shm_map,        f_shm_lock,     f_shm_barrier,
-                                  f_shm_unmap, f_fetch,          f_unfetch};
+  fault_io = (sqlite3_io_methods){
+      .iVersion = 3,
+      .xClose = f_close,
+      .xRead = f_read,
+      .xWrite = f_write,
+      .xTruncate = f_truncate,
+      .xSync = f_sync,
+      .xFileSize = f_file_size,
+      .xLock = f_lock,
+      .xUnlock = f_unlock,
+      .xCheckReservedLock = f_check_reserved,
+      .xFileControl = f_file_control,
+      .xSectorSize = f_sector_size,
+      .xDeviceCharacteristics = f_device,
+      .xShmMap = f_shm_map,
+      .xShmLock = f_shm_lock,
+      .xShmBarrier = f_shm_barrier,
+      .xShmUnmap = f_shm_unmap,
+      .xFetch = f_fetch,
+      .xUnfetch = f_unfetch,
+  };
   sqlite3_vfs_register(&fault_vfs, 0);
 }
 
@@ -148,19 +179,21 @@ typedef struct Work {
   Store *s;
   Arena a;
   int64_t integration;
-  Ack *acks;                  /* what returned IEX_OK */
+  Ack *acks; /* what returned IEX_OK */
   size_t n_acks, cap_acks;
-  long n_errors;              /* calls that failed */
-  char bad[700];              /* the first failure that was not clean; "" if none */
+  long n_errors; /* calls that failed */
+  char bad[700]; /* the first failure that was not clean; "" if none */
 } Work;
 
 static const char *path_work;
 
 /* Record the outcome of a call: an acknowledgement on success; on failure
 ** check that it is a clean store error. Returns rc == IEX_OK. */
-static bool outcome(Work *w, IexStatus rc, const Err *err, const char *kind, const char *what) {
+static bool outcome(Work *w, IexStatus rc, const Err *err, const char *kind,
+                    const char *what) {
   if (getenv("IEX_FAULT_DEBUG") && rc == IEX_OK)
-    fprintf(stderr, "  op %ld: ok %s %s\n", fault.count, kind ? kind : "-", what);
+    fprintf(stderr, "  op %ld: ok %s %s\n", fault.count, kind ? kind : "-",
+            what);
   if (rc == IEX_OK) {
     if (kind) {
       Ack a = {{0}, {0}};
@@ -172,21 +205,24 @@ static bool outcome(Work *w, IexStatus rc, const Err *err, const char *kind, con
   }
   w->n_errors++;
   if (getenv("IEX_FAULT_DEBUG"))
-    fprintf(stderr, "  op %ld: `%s %s` -> %s: %s\n", fault.count, kind ? kind : "-", what,
-            status_name(rc), err_text(err));
-  bool clean = (rc == IEX_E_STORE_IO || rc == IEX_E_STORE_FULL || rc == IEX_E_STORE_OPEN) &&
+    fprintf(stderr, "  op %ld: `%s %s` -> %s: %s\n", fault.count,
+            kind ? kind : "-", what, status_name(rc), err_text(err));
+  bool clean = (rc == IEX_E_STORE_IO || rc == IEX_E_STORE_FULL ||
+                rc == IEX_E_STORE_OPEN) &&
                strstr(err->message, path_work) != NULL;
   if (!clean && !w->bad[0])
-    snprintf(w->bad, sizeof w->bad, "%s (%s) while doing `%s %s`", status_name(rc),
-             err_text(err), kind ? kind : "?", what);
+    snprintf(w->bad, sizeof w->bad, "%s (%s) while doing `%s %s`",
+             status_name(rc), err_text(err), kind ? kind : "?", what);
   return false;
 }
 
-#define TRY(w, call, kind, what) outcome((w), (err_init(&err), (call)), &err, (kind), (what))
+#define TRY(w, call, kind, what) \
+  outcome((w), (err_init(&err), (call)), &err, (kind), (what))
 
 static void order_once(Work *w, long n) {
   Err err;
-  char key[32], poll_key[32], src[32], display[32], body[96], cursor[32], ref[48], mail[48];
+  char key[32], poll_key[32], src[32], display[32], body[96], cursor[32],
+      ref[48], mail[48];
   snprintf(key, sizeof key, "evt-%ld", n);
   snprintf(poll_key, sizeof poll_key, "poll-%ld", n);
   snprintf(src, sizeof src, "src-%ld", n);
@@ -204,32 +240,48 @@ static void order_once(Work *w, long n) {
   char pair_a[32], pair_b[32];
   snprintf(pair_a, sizeof pair_a, "pair-%ld-a", n);
   snprintf(pair_b, sizeof pair_b, "pair-%ld-b", n);
-  StoreEvent pa = {.integration_id = w->integration, .dedup_key = pair_a, .source = "import"};
-  StoreEvent pb = {.integration_id = w->integration, .dedup_key = pair_b, .source = "import"};
+  StoreEvent pa = {.integration_id = w->integration,
+                   .dedup_key = pair_a,
+                   .source = "import"};
+  StoreEvent pb = {.integration_id = w->integration,
+                   .dedup_key = pair_b,
+                   .source = "import"};
   if (TRY(w, store_begin(w->s, &err), NULL, "begin")) {
-    bool a_ok = TRY(w, store_inbox_add(w->s, &pa, NULL, NULL, &err), NULL, "pair a");
-    bool b_ok = TRY(w, store_inbox_add(w->s, &pb, NULL, NULL, &err), NULL, "pair b");
+    bool a_ok =
+        TRY(w, store_inbox_add(w->s, &pa, NULL, NULL, &err), NULL, "pair a");
+    bool b_ok =
+        TRY(w, store_inbox_add(w->s, &pb, NULL, NULL, &err), NULL, "pair b");
     if (TRY(w, store_commit(w->s, &err), NULL, "pair commit")) {
       if (a_ok) outcome(w, IEX_OK, &err, "inbox", pair_a);
       if (b_ok) outcome(w, IEX_OK, &err, "inbox", pair_b);
     }
   }
 
-  StoreEvent ev = {.integration_id = w->integration, .dedup_key = key, .source = "webhook",
+  StoreEvent ev = {.integration_id = w->integration,
+                   .dedup_key = key,
+                   .source = "webhook",
                    .headers_json = "{\"Authorization\": \"Bearer x\"}",
                    .body = str_from_cstr(body)};
   int64_t inbox_id = 0, transfer = 0, revision = 0;
   bool is_new = false;
-  if (!TRY(w, store_inbox_add(w->s, &ev, &inbox_id, NULL, &err), "inbox", key)) return;
+  if (!TRY(w, store_inbox_add(w->s, &ev, &inbox_id, NULL, &err), "inbox", key))
+    return;
 
-  bool ok = TRY(w, store_begin(w->s, &err), NULL, "begin") &&
-            TRY(w, store_transfer_get_or_add(w->s, w->integration, src, display, &transfer, NULL,
-                                             &err), NULL, "transfer") &&
-            TRY(w, store_revision_add(w->s, transfer, body, NULL, inbox_id, &revision, &is_new,
-                                      &err), NULL, "revision") &&
-            (!is_new || TRY(w, store_run_add(w->s, revision, 0, "event", NULL, &err), NULL, "run")) &&
-            TRY(w, store_inbox_done(w->s, inbox_id, transfer, "new", &err), NULL, "inbox done") &&
-            TRY(w, store_commit(w->s, &err), "accepted", key);
+  bool ok =
+      TRY(w, store_begin(w->s, &err), NULL, "begin") &&
+      TRY(w,
+          store_transfer_get_or_add(w->s, w->integration, src, display,
+                                    &transfer, NULL, &err),
+          NULL, "transfer") &&
+      TRY(w,
+          store_revision_add(w->s, transfer, body, NULL, inbox_id, &revision,
+                             &is_new, &err),
+          NULL, "revision") &&
+      (!is_new || TRY(w, store_run_add(w->s, revision, 0, "event", NULL, &err),
+                      NULL, "run")) &&
+      TRY(w, store_inbox_done(w->s, inbox_id, transfer, "new", &err), NULL,
+          "inbox done") &&
+      TRY(w, store_commit(w->s, &err), "accepted", key);
   if (!ok) {
     store_rollback(w->s);
     return;
@@ -237,47 +289,69 @@ static void order_once(Work *w, long n) {
 
   StoreRun run;
   bool claimed = false;
-  if (!TRY(w, store_run_claim(w->s, "worker", 30 * SEC, &w->a, &run, &claimed, &err), NULL, "claim") ||
+  if (!TRY(w,
+           store_run_claim(w->s, "worker", 30 * SEC, &w->a, &run, &claimed,
+                           &err),
+           NULL, "claim") ||
       !claimed)
     return;
   /* The claimed run may be an earlier order's whose claim failed before:
   ** acknowledge under the order it belongs to. */
   StoreTransfer t;
-  if (!TRY(w, store_transfer_get(w->s, run.transfer_id, &w->a, &t, &err), NULL, "transfer"))
+  if (!TRY(w, store_transfer_get(w->s, run.transfer_id, &w->a, &t, &err), NULL,
+           "transfer"))
     return;
   snprintf(what, sizeof what, "%s", t.source_id + 4);
   snprintf(ref, sizeof ref, "order-%s", what);
   snprintf(mail, sizeof mail, "done-%s", what);
-  StoreEffectNew in = {.transfer_id = run.transfer_id, .revision_id = run.revision_id,
-                       .run_id = run.id, .key = "invoice", .step = "invoice",
-                       .target_system = "economic", .operation = "invoice.create",
-                       .reference = ref, .counts_usage = true};
+  StoreEffectNew in = {.transfer_id = run.transfer_id,
+                       .revision_id = run.revision_id,
+                       .run_id = run.id,
+                       .key = "invoice",
+                       .step = "invoice",
+                       .target_system = "economic",
+                       .operation = "invoice.create",
+                       .reference = ref,
+                       .counts_usage = true};
   StoreEffect e;
-  StoreStageNew stage = {.run_id = run.id, .step = "invoice", .kind = STORE_STAGE_RESPONSE,
+  StoreStageNew stage = {.run_id = run.id,
+                         .step = "invoice",
+                         .kind = STORE_STAGE_RESPONSE,
                          .data_json = "{\"status\": 201}"};
-  StoreMessageNew m = {.key = mail, .kind = "email", .recipient = "ops@shop.dk",
-                       .subject = "done", .body = "ok"};
+  StoreMessageNew m = {.key = mail,
+                       .kind = "email",
+                       .recipient = "ops@shop.dk",
+                       .subject = "done",
+                       .body = "ok"};
   StoreOutcome done = {IEX_OK, NULL, NULL};
-  ok = TRY(w, store_effect_reserve(w->s, &in, &w->a, &e, NULL, &err), NULL, "reserve") &&
+  ok = TRY(w, store_effect_reserve(w->s, &in, &w->a, &e, NULL, &err), NULL,
+           "reserve") &&
        TRY(w, store_effect_start(w->s, e.id, run.id, &err), "started", what) &&
-       TRY(w, store_effect_done(w->s, e.id, "{}", ref, NULL, &err), "done", what) &&
+       TRY(w, store_effect_done(w->s, e.id, "{}", ref, NULL, &err), "done",
+           what) &&
        TRY(w, store_stage_add(w->s, &stage, NULL, &err), "stage", what);
   if (!ok) return;
-  ok = TRY(w, store_begin(w->s, &err), NULL, "begin") &&
-       TRY(w, store_run_finish(w->s, run.id, "worker", STORE_RUN_DONE, &done, &err), NULL,
-           "finish") &&
-       TRY(w, store_outbox_add(w->s, &m, NULL, NULL, &err), NULL, "outbox") &&
-       TRY(w, store_commit(w->s, &err), "finished", what);
+  ok =
+      TRY(w, store_begin(w->s, &err), NULL, "begin") &&
+      TRY(w,
+          store_run_finish(w->s, run.id, "worker", STORE_RUN_DONE, &done, &err),
+          NULL, "finish") &&
+      TRY(w, store_outbox_add(w->s, &m, NULL, NULL, &err), NULL, "outbox") &&
+      TRY(w, store_commit(w->s, &err), "finished", what);
   if (!ok) {
     store_rollback(w->s);
     return;
   }
 
-  StoreEvent poll_ev = {.integration_id = w->integration, .dedup_key = poll_key,
-                        .source = "poll", .body = str_from_cstr(body)};
+  StoreEvent poll_ev = {.integration_id = w->integration,
+                        .dedup_key = poll_key,
+                        .source = "poll",
+                        .body = str_from_cstr(body)};
   ok = TRY(w, store_begin(w->s, &err), NULL, "begin") &&
-       TRY(w, store_inbox_add(w->s, &poll_ev, NULL, NULL, &err), NULL, "poll event") &&
-       TRY(w, store_cursor_set(w->s, w->integration, "order", cursor, &err), NULL, "cursor") &&
+       TRY(w, store_inbox_add(w->s, &poll_ev, NULL, NULL, &err), NULL,
+           "poll event") &&
+       TRY(w, store_cursor_set(w->s, w->integration, "order", cursor, &err),
+           NULL, "cursor") &&
        TRY(w, store_commit(w->s, &err), "cursor", cursor);
   if (!ok) store_rollback(w->s);
 }
@@ -289,12 +363,13 @@ static void workload(Work *w, long n_orders) {
   arena_init(&w->a);
   if (TRY(w, store_open(path_work, &o, &w->s, &err), NULL, "open")) {
     StoreIntegration it;
-    if (TRY(w, store_integration_find(w->s, "io-test", &w->a, &it, &err), NULL, "find")) {
+    if (TRY(w, store_integration_find(w->s, "io-test", &w->a, &it, &err), NULL,
+            "find")) {
       w->integration = it.id;
       for (long n = 1; n <= n_orders; n++) order_once(w, n);
     }
   }
-  store_close(w->s);  /* must be safe whatever failed */
+  store_close(w->s); /* must be safe whatever failed */
   arena_fini(&w->a);
 }
 
@@ -323,7 +398,8 @@ static void check_after(const Work *w, char *problem, size_t size) {
   Err err;
   err_init(&err);
   problem[0] = '\0';
-  if (store_open(path_work, NULL, &s, &err) != IEX_OK || store_check(s, &err) != IEX_OK) {
+  if (store_open(path_work, NULL, &s, &err) != IEX_OK ||
+      store_check(s, &err) != IEX_OK) {
     snprintf(problem, size, "reopening: %s", err_text(&err));
     store_close(s);
     return;
@@ -333,8 +409,8 @@ static void check_after(const Work *w, char *problem, size_t size) {
   sqlite3_open_v2(path_work, &db, SQLITE_OPEN_READONLY, NULL);
   for (size_t i = 0; i < w->n_acks && !problem[0]; i++)
     if (!ack_holds(db, &w->acks[i]))
-      snprintf(problem, size, "acknowledged `%s %s` is not in the store", w->acks[i].kind,
-               w->acks[i].what);
+      snprintf(problem, size, "acknowledged `%s %s` is not in the store",
+               w->acks[i].kind, w->acks[i].what);
   for (size_t i = 0; i < ARRAY_LEN(invariants) && !problem[0]; i++)
     if (count(db, invariants[i].sql, NULL) != 0)
       snprintf(problem, size, "broken: %s", invariants[i].rule);
@@ -355,14 +431,17 @@ static void sweep(const char *mode, int ops, bool persistent, bool disk_full) {
   CHECK_FATAL(fresh_copy(path_base));
   workload(&w, n_orders);
   long total = fault.count;
-  if (w.n_errors) check_fail(__FILE__, __LINE__, "%s: the run without faults failed", mode);
+  if (w.n_errors)
+    check_fail(__FILE__, __LINE__, "%s: the run without faults failed", mode);
   free(w.acks);
   long runs = 0, failed_calls = 0, problems = 0;
   for (long n = 1; n <= total && problems < 3; n++) {
     w = (Work){0};
     if (getenv("IEX_FAULT_DEBUG")) fprintf(stderr, "run %ld\n", n);
-    fault = (Fault){.ops = ops, .fail_at = n, .persistent = persistent,
-                            .disk_full = disk_full};
+    fault = (Fault){.ops = ops,
+                    .fail_at = n,
+                    .persistent = persistent,
+                    .disk_full = disk_full};
     CHECK_FATAL(fresh_copy(path_base));
     workload(&w, n_orders);
     fault.fail_at = 0;
@@ -371,23 +450,32 @@ static void sweep(const char *mode, int ops, bool persistent, bool disk_full) {
     char problem[800];
     check_after(&w, problem, sizeof problem);
     if (w.bad[0]) {
-      check_fail(__FILE__, __LINE__, "%s, failing operation %ld: not a clean error: %s", mode, n, w.bad);
+      check_fail(__FILE__, __LINE__,
+                 "%s, failing operation %ld: not a clean error: %s", mode, n,
+                 w.bad);
       problems++;
     } else if (problem[0]) {
-      check_fail(__FILE__, __LINE__, "%s, failing operation %ld: %s", mode, n, problem);
+      check_fail(__FILE__, __LINE__, "%s, failing operation %ld: %s", mode, n,
+                 problem);
       problems++;
       if (getenv("IEX_FAULT_DEBUG")) exit(1);
     }
     free(w.acks);
   }
-  printf("# fault/store_ioerr %s: %ld runs (one per counted operation), %ld calls failed "
-         "cleanly\n",
-         mode, runs, failed_calls);
-  CHECK(failed_calls >= runs / 2);  /* the faults did reach the store */
+  printf(
+      "# fault/store_ioerr %s: %ld runs (one per counted operation), %ld calls "
+      "failed "
+      "cleanly\n",
+      mode, runs, failed_calls);
+  CHECK(failed_calls >= runs / 2); /* the faults did reach the store */
 }
 
-TEST(transient_io_errors) { sweep("transient I/O error", OP_ALL, false, false); }
-TEST(persistent_io_errors) { sweep("persistent I/O error", OP_ALL, true, false); }
+TEST(transient_io_errors) {
+  sweep("transient I/O error", OP_ALL, false, false);
+}
+TEST(persistent_io_errors) {
+  sweep("persistent I/O error", OP_ALL, true, false);
+}
 TEST(disk_full) { sweep("disk full", OP_WRITE, true, true); }
 
 int main(void) {
@@ -405,11 +493,16 @@ int main(void) {
   Store *s = NULL;
   Err err;
   err_init(&err);
-  StoreIntegrationNew in = {.name = "io-test", .iexb = STR_LIT("iexb"), .iexb_hash = "h",
-                            .connections_json = "{}", .activated_at_us = 1, .is_active = true};
+  StoreIntegrationNew in = {.name = "io-test",
+                            .iexb = STR_LIT("iexb"),
+                            .iexb_hash = "h",
+                            .connections_json = "{}",
+                            .activated_at_us = 1,
+                            .is_active = true};
   if (store_open(path_base, NULL, &s, &err) != IEX_OK ||
       store_integration_add(s, &in, NULL, &err) != IEX_OK) {
-    printf("FAIL fault/store_ioerr: cannot make the base store: %s\n", err_text(&err));
+    printf("FAIL fault/store_ioerr: cannot make the base store: %s\n",
+           err_text(&err));
     return 1;
   }
   store_close(s);
