@@ -25,8 +25,9 @@
 **   before it is written (runtime/redact.h) and a connections config must
 **   name credentials by reference (env:NAME, file:/path).
 ** - Results. Functions return an IexStatus; detail goes into `err` (may be
-**   NULL). Strings and arrays in results are allocated in the Arena the
-**   caller passes and live as long as it does. IDs are positive int64_t.
+**   NULL). Out-parameters hold results only when IEX_OK is returned.
+**   Strings and arrays in results are allocated in the Arena the caller
+**   passes and live as long as it does. IDs are positive int64_t.
 ** - Threads. A Store is used by one thread at a time.
 */
 #ifndef IEX_RUNTIME_STORE_H
@@ -131,11 +132,12 @@ typedef struct StoreTransfer {
 typedef struct StoreRevision {
   int64_t id;
   int64_t transfer_id;
-  int64_t number;          /* 1, 2, ... within the transfer */
-  const char *data_json;   /* the source record */
-  const char *source_time; /* the record's own update time, as the source
-                              ** wrote it (with its offset); may be NULL */
-  int64_t inbox_id;        /* the event it came from; 0 if none */
+  int64_t number;        /* 1, 2, ... within the transfer */
+  const char *data_json; /* the source record */
+  /* The record's own update time as the source wrote it, with its UTC
+  ** offset ("2024-05-01T10:00:00+02:00"); may be NULL. */
+  const char *source_time;
+  int64_t inbox_id; /* the event it came from; 0 if none */
   int64_t created_at_us;
 } StoreRevision;
 
@@ -205,8 +207,9 @@ typedef struct StoreMessage {
 /* ---- Open and close ------------------------------------------------- */
 
 typedef struct StoreOptions {
-  const Clock *clock;     /* time source; NULL: the system clock. Borrowed,
-                            ** must outlive the Store */
+  /* The time source; NULL: the system clock. Borrowed: it must outlive
+  ** the Store. */
+  const Clock *clock;
   int busy_timeout_ms;    /* wait this long for a lock; 0: 5000 */
   const char *sqlite_vfs; /* SQLite VFS name (fault tests); NULL: default */
 } StoreOptions;
@@ -486,8 +489,9 @@ IexStatus store_usage_month(Store *s, int year, int month, int64_t quota,
 /* ---- Outbox --------------------------------------------------------- */
 
 typedef struct StoreMessageNew {
-  const char *key;  /* unique, e.g. "run-42-failed": a replayed state
-                            ** change enqueues nothing new */
+  /* Unique, e.g. "run-42-failed": a replayed state change enqueues
+  ** nothing new. */
+  const char *key;
   const char *kind; /* "email", "notification" */
   const char *recipient;
   const char *subject;
@@ -517,8 +521,8 @@ IexStatus store_outbox_defer(Store *s, int64_t id, int64_t due_at_us,
 typedef struct StoreLogFilter {
   StoreRunStatus status;  /* STORE_RUN_ANY: every status */
   int64_t integration_id; /* 0: all */
-  const char *key;        /* display key or source id; "1001" also finds
-                           ** "#1001"; NULL: all */
+  /* A display key or source id ("1001" also finds "#1001"); NULL: all. */
+  const char *key;
   int64_t from_us, to_us; /* last activity in [from, to); 0: open */
   size_t limit;           /* 0: 50 */
   size_t offset;
@@ -531,18 +535,22 @@ IexStatus store_log(Store *s, const StoreLogFilter *f, Arena *a,
 /* Everything about one transfer, for `iex show`. */
 typedef struct StoreTransferDetail {
   StoreTransfer transfer;
-  StoreRevision *revisions;
-  size_t n_revisions; /* oldest first */
-  StoreRun *runs;
-  size_t n_runs; /* oldest first */
-  StoreStage *stages;
-  size_t n_stages; /* by run, then order added */
-  StoreEffect *effects;
-  size_t n_effects; /* order reserved */
+  /* The deliveries that reached it, oldest first, each with its count of
+  ** ignored duplicates. */
+  StoreInboxItem *events;
+  size_t n_events;
+  StoreRevision *revisions; /* oldest first */
+  size_t n_revisions;
+  StoreRun *runs; /* oldest first */
+  size_t n_runs;
+  StoreStage *stages; /* by run, then in the order added */
+  size_t n_stages;
+  StoreEffect *effects; /* in the order reserved */
+  size_t n_effects;
 } StoreTransferDetail;
 
-/* The transfer `id` with its revisions, runs, stages and effects, read in
-** one snapshot. IEX_E_NOT_FOUND if none. */
+/* The transfer `id` with its events, revisions, runs, stages and effects,
+** read in one snapshot. IEX_E_NOT_FOUND if none. */
 IexStatus store_transfer_show(Store *s, int64_t id, Arena *a,
                               StoreTransferDetail *out, Err *err);
 

@@ -86,6 +86,7 @@ typedef enum SqlId {
   SQL_INBOX_ADD,
   SQL_INBOX_PENDING,
   SQL_INBOX_DONE,
+  SQL_INBOX_OF_TRANSFER,
   SQL_CURSOR_GET,
   SQL_CURSOR_SET,
   SQL_TRANSFER_FIND,
@@ -181,6 +182,9 @@ static const char *const sql_text[SQL__COUNT] = {
         "UPDATE inbox "
         "SET processed_at = ?2, outcome = ?3, transfer_id = nullif(?4, 0) "
         "WHERE id = ?1",
+    [SQL_INBOX_OF_TRANSFER] =
+        "SELECT " INBOX_COLUMNS " FROM inbox WHERE transfer_id = ?1 "
+        "ORDER BY id",
     [SQL_CURSOR_GET] =
         "SELECT value FROM cursors WHERE integration_id = ?1 "
         "AND record_type = ?2",
@@ -1880,6 +1884,9 @@ static IexStatus sq_transfer_show(Store *base, int64_t id, Arena *a,
   if (rc == IEX_OK)
     rc = list(s, SQL_STAGE_LIST_TRANSFER, id, sizeof *out->stages, read_stage,
               "listing stages", a, (void **)&out->stages, &out->n_stages, err);
+  if (rc == IEX_OK)
+    rc = list(s, SQL_INBOX_OF_TRANSFER, id, sizeof *out->events, read_inbox,
+              "listing events", a, (void **)&out->events, &out->n_events, err);
   if (rc == IEX_OK)
     rc = list(s, SQL_EFFECT_LIST, id, sizeof *out->effects, read_effect,
               "listing effects", a, (void **)&out->effects, &out->n_effects,

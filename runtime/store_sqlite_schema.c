@@ -72,6 +72,8 @@ static const Migration migrations[] = {
      "  UNIQUE (integration_id, dedup_key)\n"
      ");\n"
      "CREATE INDEX inbox_pending ON inbox(id) WHERE processed_at IS NULL;\n"
+     "CREATE INDEX inbox_by_transfer ON inbox(transfer_id)\n"
+     "  WHERE transfer_id IS NOT NULL;\n"
      "CREATE TABLE cursors (\n"
      "  integration_id INTEGER NOT NULL REFERENCES integrations(id),\n"
      "  record_type    TEXT NOT NULL,\n"

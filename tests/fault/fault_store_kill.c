@@ -57,9 +57,10 @@ static char ledger_path[512];
 
 typedef struct Child {
   Store *s;
-  int ack_fd;        /* acknowledgements go here, after each commit */
-  int64_t offset_us; /* added to the real clock: a later child sees the
-                       ** leases of the dead ones expired */
+  int ack_fd; /* acknowledgements go here, after each commit */
+  /* Added to the real clock, so that a later child sees the leases of the
+  ** dead ones expired. */
+  int64_t offset_us;
   Clock clock;
   Arena a;
   char worker[32];

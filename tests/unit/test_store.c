@@ -349,6 +349,91 @@ TEST(open_refuses_newer_and_foreign_databases) {
   fx_close(&f);
 }
 
+TEST(a_damaged_file_is_reported_not_trusted) {
+  Fx f;
+  CHECK_FATAL(fx_open(&f));
+  StoreEvent ev = {.integration_id = f.shop,
+                   .dedup_key = "evt",
+                   .source = "webhook",
+                   .body = STR_LIT("{}")};
+  CHECK_OK(store_inbox_add(f.s, &ev, NULL, NULL, &err));
+  store_close(f.s);
+  /* Scribble over every page but the first (the header and the schema). */
+  FILE *fp = fopen(f.path, "r+b");
+  CHECK_FATAL(fp != NULL);
+  fseek(fp, 0, SEEK_END);
+  long size = ftell(fp);
+  char junk[512];
+  memset(junk, 0x5a, sizeof junk);
+  for (long at = 4096; at + (long)sizeof junk <= size; at += 1024) {
+    fseek(fp, at, SEEK_SET);
+    fwrite(junk, 1, sizeof junk, fp);
+  }
+  fclose(fp);
+  StoreOptions o = {.clock = &f.clock.clock};
+  f.s = NULL;
+  IexStatus rc = store_open(f.path, &o, &f.s, &err);
+  if (rc == IEX_OK) rc = store_check(f.s, &err);
+  CHECK_EQ_STR(status_name(rc), "E_STORE_CORRUPT");
+  CHECK_CONTAINS(err.message, f.path);
+  CHECK_CONTAINS(err.message, "damaged");
+  fx_close(&f);
+}
+
+/* Replace the first `from` in page `page` of `path` by `to` (same length). */
+static bool patch_page(const char *path, int64_t page, const char *from,
+                       const char *to) {
+  size_t len = 0;
+  char why[128];
+  char *data = read_file(path, (size_t)64 << 20, &len, why, sizeof why);
+  bool done = false;
+  size_t start = (size_t)(page - 1) * 4096, n = strlen(from);
+  for (size_t i = start; data && i + n <= start + 4096 && i + n <= len; i++) {
+    if (memcmp(data + i, from, n) == 0) {
+      FILE *fp = fopen(path, "r+b");
+      done =
+          fp && fseek(fp, (long)i, SEEK_SET) == 0 && fwrite(to, 1, n, fp) == n;
+      if (fp) fclose(fp);
+      break;
+    }
+  }
+  free(data);
+  return done;
+}
+
+TEST(damage_that_sqlite_reads_past_is_found_by_the_check) {
+  Fx f;
+  CHECK_FATAL(fx_open(&f));
+  int64_t t;
+  CHECK_OK(store_transfer_get_or_add(f.s, f.shop, "450789469", "#1001", &t,
+                                     NULL, &err));
+  store_close(f.s);
+  /* The index no longer matches its table: reads go on, the check sees it. */
+  int64_t page = sql_int(
+      f.path,
+      "SELECT rootpage FROM sqlite_schema WHERE name = 'transfers_by_key'");
+  CHECK_FATAL(patch_page(f.path, page, "#1001", "#9001"));
+  f.s = open_at(&f, f.path, 0);
+  CHECK_FATAL(f.s != NULL);
+  CHECK_RC(store_check(f.s, &err), IEX_E_STORE_CORRUPT);
+  CHECK_CONTAINS(err.message, "transfers_by_key");
+  store_close(f.s);
+
+  /* A row that refers to nothing (written with foreign keys off). */
+  sqlite3 *db;
+  CHECK_FATAL(sqlite3_open(f.path, &db) == SQLITE_OK);
+  CHECK(sqlite3_exec(db,
+                     "REINDEX; PRAGMA foreign_keys = OFF; INSERT INTO cursors "
+                     "VALUES (999, 'order', 'x', 0)",
+                     NULL, NULL, NULL) == SQLITE_OK);
+  sqlite3_close(db);
+  f.s = open_at(&f, f.path, 0);
+  CHECK_FATAL(f.s != NULL);
+  CHECK_RC(store_check(f.s, &err), IEX_E_STORE_CORRUPT);
+  CHECK_CONTAINS(err.message, "`cursors` refers to a missing `integrations`");
+  fx_close(&f);
+}
+
 /* ---- Integrations and settings -------------------------------------- */
 
 TEST(integrations_add_get_list_activate) {
@@ -1178,6 +1263,14 @@ TEST(show_transfer_gathers_everything) {
   CHECK_FATAL(fx_open(&f));
   int64_t transfer, revision, run;
   make_run(&f, "450789469", "#1001", &transfer, &revision, &run);
+  StoreEvent ev = {.integration_id = f.shop,
+                   .dedup_key = "evt-1001",
+                   .source = "webhook",
+                   .body = STR_LIT("{}")};
+  int64_t event;
+  CHECK_OK(store_inbox_add(f.s, &ev, &event, NULL, &err));
+  CHECK_OK(store_inbox_add(f.s, &ev, &event, NULL, &err));
+  CHECK_OK(store_inbox_done(f.s, event, transfer, "new revision", &err));
   StoreRun r;
   bool claimed;
   CHECK_OK(store_run_claim(f.s, "w", 60 * SEC, &f.a, &r, &claimed, &err));
@@ -1203,6 +1296,9 @@ TEST(show_transfer_gathers_everything) {
   CHECK_EQ_INT(d.n_runs, 1);
   CHECK_EQ_INT(d.n_stages, 2);
   CHECK_EQ_INT(d.n_effects, 1);
+  CHECK_FATAL(d.n_events == 1);
+  CHECK_EQ_STR(d.events[0].dedup_key, "evt-1001");
+  CHECK_EQ_INT(d.events[0].n_duplicates, 1); /* "duplicate, ignored" */
   CHECK_FATAL(d.n_stages == 2 && d.n_effects == 1);
   CHECK_EQ_INT(d.stages[1].kind, STORE_STAGE_REQUEST);
   CHECK_EQ_INT(d.effects[0].state, STORE_EFFECT_DONE);
@@ -1366,6 +1462,8 @@ int main(void) {
   RUN(crash_points_kill_at_the_nth_hit);
   RUN(open_creates_migrates_and_reopens);
   RUN(open_refuses_newer_and_foreign_databases);
+  RUN(a_damaged_file_is_reported_not_trusted);
+  RUN(damage_that_sqlite_reads_past_is_found_by_the_check);
   RUN(integrations_add_get_list_activate);
   RUN(settings_keep_every_version);
   RUN(inbox_dedups_and_marks_processed);
