@@ -26,9 +26,11 @@
 ** one `done:` or a chain of `rc == IEX_OK` steps, release in reverse at
 ** the end; no return from the middle of a function holding either.
 */
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "runtime/crash.h"
@@ -182,9 +184,9 @@ static const char *const sql_text[SQL__COUNT] = {
         "UPDATE inbox "
         "SET processed_at = ?2, outcome = ?3, transfer_id = nullif(?4, 0) "
         "WHERE id = ?1",
-    [SQL_INBOX_OF_TRANSFER] =
-        "SELECT " INBOX_COLUMNS " FROM inbox WHERE transfer_id = ?1 "
-        "ORDER BY id",
+    [SQL_INBOX_OF_TRANSFER] = "SELECT " INBOX_COLUMNS
+                              " FROM inbox WHERE transfer_id = ?1 "
+                              "ORDER BY id",
     [SQL_CURSOR_GET] =
         "SELECT value FROM cursors WHERE integration_id = ?1 "
         "AND record_type = ?2",
@@ -881,6 +883,11 @@ IexStatus store_sqlite_open(const char *path, const StoreOptions *opts,
   s->base.path = xstrdup(path);
   s->busy_timeout_ms = opts->busy_timeout_ms;
 
+  /* The store holds customers' names and addresses: a new one is made
+  ** readable by its owner only. SQLite gives the -wal and -shm files the
+  ** mode of the database file. */
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) close(fd);
   int src = sqlite3_open_v2(
       path, &s->db,
       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,

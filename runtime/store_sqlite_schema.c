@@ -240,6 +240,23 @@ static int query_int(sqlite3 *db, const char *sql, int64_t *out) {
   return rc;
 }
 
+/* Is `db` an iex store at the newest version, read without a lock? Any
+** doubt (an error, another version) answers false: the slow path, under
+** the write lock, then looks closely. */
+static bool store_is_current(sqlite3 *db) {
+  int64_t app_id = 0, n_tables = 0, version = 0;
+  return query_int(db, "PRAGMA application_id", &app_id) == SQLITE_OK &&
+         app_id == IEX_APPLICATION_ID &&
+         query_int(db,
+                   "SELECT count(*) FROM sqlite_schema "
+                   "WHERE name = 'schema_version'",
+                   &n_tables) == SQLITE_OK &&
+         n_tables == 1 &&
+         query_int(db, "SELECT max(version) FROM schema_version", &version) ==
+             SQLITE_OK &&
+         version == store_sqlite_latest_version();
+}
+
 /* Map an SQLite failure during migration to a store code and message. */
 static IexStatus migrate_error(sqlite3 *db, int rc, const char *path,
                                const char *doing, const char *detail,
@@ -282,8 +299,14 @@ IexStatus store_sqlite_migrate(sqlite3 *db, const char *path, int64_t now_us,
   bool in_tx = false;
   char doing[96] = "reading the schema version";
 
-  /* The write lock first, so two processes opening a new store at once
-  ** cannot both create its tables. */
+  /* An up-to-date store needs no write lock: `iex log` opens the store
+  ** while `iex serve` writes to it. */
+  if (store_is_current(db)) {
+    version = store_sqlite_latest_version();
+    goto done;
+  }
+  /* Otherwise the write lock first, so that two processes opening a new
+  ** store at once cannot both create its tables; then look again. */
   src = exec_const(db, "BEGIN IMMEDIATE", &msg);
   if (src != SQLITE_OK) goto sqlite_failed;
   in_tx = true;
@@ -298,11 +321,10 @@ IexStatus store_sqlite_migrate(sqlite3 *db, const char *path, int64_t now_us,
     src = query_int(db, "SELECT count(*) FROM sqlite_schema", &n_any);
     if (src != SQLITE_OK) goto sqlite_failed;
     if (n_any > 0 || (app_id != 0 && app_id != IEX_APPLICATION_ID)) {
-      rc = err_set(
-          err, IEX_E_STORE_CORRUPT,
-          "%s is an SQLite database of some other program, not an iex "
-          "store; give iex a path of its own",
-          path);
+      rc = err_set(err, IEX_E_STORE_CORRUPT,
+                   "%s is an SQLite database of some other program, not an iex "
+                   "store; give iex a path of its own",
+                   path);
       goto done;
     }
     src = exec_const(db,

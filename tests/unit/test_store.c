@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -277,6 +278,12 @@ TEST(open_creates_migrates_and_reopens) {
                    .body = STR_LIT("{\"id\": 1}")};
   CHECK_OK(store_inbox_add(f.s, &ev, &id, &dup, &err));
   CHECK(!dup);
+  /* Customers' data: the files are readable by their owner only. */
+  char wal[160];
+  snprintf(wal, sizeof wal, "%s-wal", f.path);
+  struct stat st_db, st_wal;
+  CHECK(stat(f.path, &st_db) == 0 && (st_db.st_mode & 0077) == 0);
+  CHECK(stat(wal, &st_wal) == 0 && (st_wal.st_mode & 0077) == 0);
   store_close(f.s);
   /* The file is in WAL mode (a property of the file) and marked as ours. */
   CHECK_EQ_INT(sql_int(f.path, "PRAGMA application_id"), 0x69657821);
@@ -1335,6 +1342,11 @@ TEST(a_locked_store_says_so) {
   /* Reads go on (WAL), and so does writing once the lock is gone. */
   StoreIntegration it;
   CHECK_OK(store_integration_get(f.s, f.shop, &f.a, &it, &err));
+  /* `iex log` can open the store while `iex serve` writes to it. */
+  Store *reader = open_at(&f, f.path, 100);
+  CHECK(reader != NULL);
+  if (reader) CHECK_OK(store_integration_get(reader, f.shop, &f.a, &it, &err));
+  store_close(reader);
   sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
   sqlite3_close(other);
   CHECK_OK(store_inbox_add(f.s, &ev, NULL, NULL, &err));
