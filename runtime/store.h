@@ -126,6 +126,7 @@ typedef struct StoreTransfer {
   const char *message;     /* its reason; may be NULL */
   const char *location;    /* "file:line:col" in the flow, or NULL */
   int64_t n_revisions, n_runs;
+  int64_t latest_revision_id;  /* what a resend or a retry runs; 0: none */
   int64_t created_at_us, updated_at_us;
 } StoreTransfer;
 
@@ -395,7 +396,7 @@ IexStatus store_run_list(Store *s, int64_t transfer_id, Arena *a,
                          StoreRun **items, size_t *n_items, Err *err);
 /* The transfers whose status is `failed` (of `integration_id`, 0: all),
 ** oldest first, for `iex retry --failed`: queue a new run of each one's
-** latest revision with store_run_add(). */
+** latest_revision_id with store_run_add(). */
 IexStatus store_transfers_failed(Store *s, int64_t integration_id, Arena *a,
                                  StoreTransfer **items, size_t *n_items,
                                  Err *err);

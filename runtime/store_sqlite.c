@@ -44,12 +44,14 @@
 #define INBOX_COLUMNS                                             \
   "id, integration_id, dedup_key, source, topic, headers, body, " \
   "received_at, processed_at, outcome, transfer_id, n_duplicates"
-#define TRANSFER_COLUMNS                                                    \
-  "t.id, t.integration_id, i.name, t.source_id, t.display_key, t.status, "  \
-  "t.code, t.message, t.location, (SELECT count(*) FROM revisions "         \
-  "WHERE transfer_id = t.id), (SELECT count(*) FROM runs "                  \
-  "WHERE transfer_id = t.id), t.created_at, t.updated_at FROM transfers t " \
-  "JOIN integrations i ON i.id = t.integration_id"
+#define TRANSFER_COLUMNS                                                   \
+  "t.id, t.integration_id, i.name, t.source_id, t.display_key, t.status, " \
+  "t.code, t.message, t.location, "                                        \
+  "(SELECT count(*) FROM revisions WHERE transfer_id = t.id), "            \
+  "(SELECT count(*) FROM runs WHERE transfer_id = t.id), "                 \
+  "(SELECT max(id) FROM revisions WHERE transfer_id = t.id), "             \
+  "t.created_at, t.updated_at "                                            \
+  "FROM transfers t JOIN integrations i ON i.id = t.integration_id"
 #define REVISION_COLUMNS                                              \
   "id, transfer_id, number, data, source_time, inbox_id, created_at " \
   "FROM revisions"
@@ -718,8 +720,9 @@ static void read_transfer(sqlite3_stmt *st, Arena *a, void *out) {
   t->location = col_text(st, 8, a);
   t->n_revisions = col_int(st, 9);
   t->n_runs = col_int(st, 10);
-  t->created_at_us = col_int(st, 11);
-  t->updated_at_us = col_int(st, 12);
+  t->latest_revision_id = col_int(st, 11);
+  t->created_at_us = col_int(st, 12);
+  t->updated_at_us = col_int(st, 13);
 }
 
 static void read_revision(sqlite3_stmt *st, Arena *a, void *out) {

@@ -702,6 +702,9 @@ TEST(transfers_and_revisions_only_on_change) {
   CHECK_EQ_STR(revs[0].data_json, a);
   CHECK_EQ_STR(revs[0].source_time, "2024-05-01T10:00:00+02:00");
   CHECK_EQ_STR(revs[1].data_json, b);
+  CHECK_OK(store_transfer_get(f.s, t1, &f.a, &t, &err));
+  CHECK_EQ_INT(t.latest_revision_id, r4);
+  CHECK_EQ_INT(t.n_revisions, 3);
   StoreRevision rev;
   CHECK_OK(store_revision_get(f.s, r3, &f.a, &rev, &err));
   CHECK_EQ_INT(rev.number, 2);
@@ -1260,8 +1263,18 @@ TEST(log_filters_and_orders_newest_first) {
   /* retry --failed: the failed transfers, oldest first. */
   CHECK_OK(store_transfers_failed(f.s, 0, &f.a, &items, &n, &err));
   CHECK(n == 2 && items[0].id == b && items[1].id == d);
+  CHECK_FATAL(n == 2);
+  int64_t retry_run = 0;
+  CHECK_OK(store_run_add(f.s, items[0].latest_revision_id, 0, "retry --failed",
+                         &retry_run, &err));
+  StoreTransfer again;
+  CHECK_OK(store_transfer_get(f.s, b, &f.a, &again, &err));
+  CHECK_EQ_INT(again.status, STORE_RUN_QUEUED);
+  CHECK_EQ_INT(again.n_runs, 2);
+  CHECK_OK(store_transfers_failed(f.s, woo, &f.a, &items, &n, &err));
+  CHECK(n == 1 && items[0].id == d);
   CHECK_OK(store_transfers_failed(f.s, f.shop, &f.a, &items, &n, &err));
-  CHECK(n == 1 && items[0].id == b);
+  CHECK_EQ_INT(n, 0);  /* b is queued again */
   fx_close(&f);
 }
 
