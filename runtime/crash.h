@@ -37,6 +37,7 @@ void crash_hit(CrashPoint point);
 void crash_reset(void);
 #else
 #define crash_point(point) ((void)0)
+#define crash_reset() ((void)0)
 #endif
 
 #endif /* IEX_RUNTIME_CRASH_H */
