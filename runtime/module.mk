@@ -1,3 +1,9 @@
-# runtime/: the iex runtime's library sources (the iex program comes later).
+# runtime/: the iex runtime's library sources and, later, the `iex` program.
+#
+# Library sources are appended to LIB_SRCS (linked into libiex.a with the
+# rest). The program is added the way every program is: its main object
+# plus $(LIB), linked with $(call link-program,...), appended to PROGRAMS.
 LIB_SRCS += runtime/status.c runtime/crash.c runtime/clock.c runtime/redact.c \
             runtime/store.c runtime/store_sqlite.c runtime/store_sqlite_schema.c
+# Values and their JSON form (runtime/value.h, runtime/json_value.h).
+LIB_SRCS += runtime/value.c
