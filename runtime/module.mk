@@ -6,4 +6,4 @@
 LIB_SRCS += runtime/status.c runtime/crash.c runtime/clock.c runtime/redact.c \
             runtime/store.c runtime/store_sqlite.c runtime/store_sqlite_schema.c
 # Values and their JSON form (runtime/value.h, runtime/json_value.h).
-LIB_SRCS += runtime/value.c
+LIB_SRCS += runtime/value.c runtime/json_value.c
