@@ -43,10 +43,10 @@ int64_t days_from_civil(int64_t y, int m, int d) {
 void civil_from_days(int64_t days, int64_t *y, int *m, int *d) {
   int64_t z = days + 719468;
   int64_t era = floor_div(z, 146097);
-  int64_t doe = z - era * 146097;                                       /* [0, 146096] */
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  /* [0, 399] */
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                /* [0, 365] */
-  int64_t mp = (5 * doy + 2) / 153;                                     /* [0, 11] */
+  int64_t doe = z - era * 146097;                                      /* [0, 146096] */
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
+  int64_t mp = (5 * doy + 2) / 153;                                    /* [0, 11] */
   *d = (int)(doy - (153 * mp + 2) / 5 + 1);
   *m = (int)(mp < 10 ? mp + 3 : mp - 9);
   *y = yoe + era * 400 + (*m <= 2);
@@ -60,7 +60,8 @@ int days_in_month(int64_t y, int m) {
   return m == 2 && is_leap_year(y) ? 29 : DAYS[m - 1];
 }
 
-int weekday_from_days(int64_t days) { return (int)floor_mod(days + 4, 7); /* 1970-01-01: Thu */ }
+/* 1970-01-01 was a Thursday. */
+int weekday_from_days(int64_t days) { return (int)floor_mod(days + 4, 7); }
 
 /* ---- Reading ------------------------------------------------------------ */
 
@@ -86,18 +87,32 @@ static bool expect_char(Str s, size_t *pos, char c) {
   return false;
 }
 
+/* Parsers below stop at the first problem: REQUIRE(cond, reason) sets
+** `reason` and jumps to `fail` when `cond` is false. */
+#define REQUIRE(cond, msg) \
+  do {                     \
+    if (!(cond)) {         \
+      reason = (msg);      \
+      goto fail;           \
+    }                      \
+  } while (0)
+
 /* "YYYY-MM-DD" at the start of `s`; leaves `*pos` after it. */
 static bool read_date(Str s, size_t *pos, int64_t *days, const char **why) {
+  const char *reason = NULL;
   int y, m, d;
-  if (!read_digits(s, pos, 4, &y)) { *why = "expected a four-digit year (YYYY-MM-DD)"; return false; }
-  if (!expect_char(s, pos, '-')) { *why = "expected `-` after the year (YYYY-MM-DD)"; return false; }
-  if (!read_digits(s, pos, 2, &m)) { *why = "expected a two-digit month (YYYY-MM-DD)"; return false; }
-  if (!expect_char(s, pos, '-')) { *why = "expected `-` after the month (YYYY-MM-DD)"; return false; }
-  if (!read_digits(s, pos, 2, &d)) { *why = "expected a two-digit day (YYYY-MM-DD)"; return false; }
-  if (m < 1 || m > 12) { *why = "month is not in 01..12"; return false; }
-  if (d < 1 || d > days_in_month(y, m)) { *why = "day does not exist in that month"; return false; }
+  REQUIRE(read_digits(s, pos, 4, &y), "expected a four-digit year (YYYY-MM-DD)");
+  REQUIRE(expect_char(s, pos, '-'), "expected `-` after the year (YYYY-MM-DD)");
+  REQUIRE(read_digits(s, pos, 2, &m), "expected a two-digit month (YYYY-MM-DD)");
+  REQUIRE(expect_char(s, pos, '-'), "expected `-` after the month (YYYY-MM-DD)");
+  REQUIRE(read_digits(s, pos, 2, &d), "expected a two-digit day (YYYY-MM-DD)");
+  REQUIRE(m >= 1 && m <= 12, "month is not in 01..12");
+  REQUIRE(d >= 1 && d <= days_in_month(y, m), "day does not exist in that month");
   *days = days_from_civil(y, m, d);
   return true;
+fail:
+  *why = reason;
+  return false;
 }
 
 bool date_parse(Str text, int32_t *days, const char **why) {
@@ -105,7 +120,7 @@ bool date_parse(Str text, int32_t *days, const char **why) {
   size_t pos = 0;
   int64_t d;
   if (!read_date(text, &pos, &d, &reason)) goto fail;
-  if (pos != text.len) { reason = "unexpected text after the date (YYYY-MM-DD)"; goto fail; }
+  REQUIRE(pos == text.len, "unexpected text after the date (YYYY-MM-DD)");
   *days = (int32_t)d;
   return true;
 fail:
@@ -120,17 +135,15 @@ bool datetime_parse(Str text, DateTime *out, const char **why) {
   int hh, mm, ss = 0, usec = 0, offset = 0;
   uint8_t flags = 0;
   if (!read_date(text, &pos, &days, &reason)) goto fail;
-  if (pos == text.len) { reason = "expected `T` and a time after the date"; goto fail; }
-  if (!expect_char(text, &pos, 'T') && !expect_char(text, &pos, 't') &&
-      !expect_char(text, &pos, ' ')) {
-    reason = "expected `T` between the date and the time";
-    goto fail;
-  }
-  if (!read_digits(text, &pos, 2, &hh)) { reason = "expected a two-digit hour"; goto fail; }
-  if (!expect_char(text, &pos, ':')) { reason = "expected `:` after the hour"; goto fail; }
-  if (!read_digits(text, &pos, 2, &mm)) { reason = "expected two-digit minutes"; goto fail; }
+  REQUIRE(pos < text.len, "expected `T` and a time after the date");
+  REQUIRE(expect_char(text, &pos, 'T') || expect_char(text, &pos, 't') ||
+              expect_char(text, &pos, ' '),
+          "expected `T` between the date and the time");
+  REQUIRE(read_digits(text, &pos, 2, &hh), "expected a two-digit hour");
+  REQUIRE(expect_char(text, &pos, ':'), "expected `:` after the hour");
+  REQUIRE(read_digits(text, &pos, 2, &mm), "expected two-digit minutes");
   if (expect_char(text, &pos, ':')) {
-    if (!read_digits(text, &pos, 2, &ss)) { reason = "expected two-digit seconds"; goto fail; }
+    REQUIRE(read_digits(text, &pos, 2, &ss), "expected two-digit seconds");
     if (expect_char(text, &pos, '.') || expect_char(text, &pos, ',')) {
       /* Keep microseconds; digits beyond are cut off, not rounded, so
       ** 23:59:59.9999999 stays on the same day. */
@@ -140,33 +153,30 @@ bool datetime_parse(Str text, DateTime *out, const char **why) {
         n++;
         pos++;
       }
-      if (n == 0) { reason = "expected digits after the decimal point of the seconds"; goto fail; }
+      REQUIRE(n > 0, "expected digits after the decimal point of the seconds");
       for (; n < 6; n++) usec *= 10;
     }
   }
-  if (hh > 23) { reason = "hour is not in 00..23"; goto fail; }
-  if (mm > 59) { reason = "minutes are not in 00..59"; goto fail; }
-  if (ss == 60) { reason = "leap seconds (:60) are not supported"; goto fail; }
-  if (ss > 59) { reason = "seconds are not in 00..59"; goto fail; }
+  REQUIRE(hh <= 23, "hour is not in 00..23");
+  REQUIRE(mm <= 59, "minutes are not in 00..59");
+  REQUIRE(ss != 60, "leap seconds (:60) are not supported");
+  REQUIRE(ss <= 59, "seconds are not in 00..59");
   if (pos == text.len) {
     flags = DATETIME_NO_OFFSET;
   } else if (expect_char(text, &pos, 'Z') || expect_char(text, &pos, 'z')) {
     offset = 0;
-  } else if (text.ptr[pos] == '+' || text.ptr[pos] == '-') {
-    int sign = text.ptr[pos++] == '-' ? -1 : 1, oh, om = 0;
-    if (!read_digits(text, &pos, 2, &oh)) { reason = "expected a two-digit offset hour"; goto fail; }
-    bool colon = expect_char(text, &pos, ':');
-    if ((colon || pos < text.len) && !read_digits(text, &pos, 2, &om)) {
-      reason = "expected two-digit offset minutes";
-      goto fail;
-    }
-    if (oh > 23 || om > 59) { reason = "offset is not in -23:59..+23:59"; goto fail; }
-    offset = sign * (oh * 60 + om);
   } else {
-    reason = "expected `Z` or an offset like +01:00 after the time";
-    goto fail;
+    REQUIRE(text.ptr[pos] == '+' || text.ptr[pos] == '-',
+            "expected `Z` or an offset like +01:00 after the time");
+    int sign = text.ptr[pos++] == '-' ? -1 : 1, oh, om = 0;
+    REQUIRE(read_digits(text, &pos, 2, &oh), "expected a two-digit offset hour");
+    bool colon = expect_char(text, &pos, ':');
+    if (colon || pos < text.len)
+      REQUIRE(read_digits(text, &pos, 2, &om), "expected two-digit offset minutes");
+    REQUIRE(oh <= 23 && om <= 59, "offset is not in -23:59..+23:59");
+    offset = sign * (oh * 60 + om);
   }
-  if (pos != text.len) { reason = "unexpected text after the date-time"; goto fail; }
+  REQUIRE(pos == text.len, "unexpected text after the date-time");
   out->secs = days * SECONDS_PER_DAY + hh * 3600 + mm * 60 + ss - (int64_t)offset * 60;
   out->usec = usec;
   out->offset_min = (int16_t)offset;
@@ -223,7 +233,8 @@ size_t datetime_format_iso(DateTime dt, char out[DATETIME_TEXT_SIZE]) {
   len += put_int(out + len, c.second, 2);
   if (c.usec) {
     out[len++] = '.';
-    len += c.usec % 1000 == 0 ? put_int(out + len, c.usec / 1000, 3) : put_int(out + len, c.usec, 6);
+    len += c.usec % 1000 == 0 ? put_int(out + len, c.usec / 1000, 3)
+                              : put_int(out + len, c.usec, 6);
   }
   if (dt.flags & DATETIME_NO_OFFSET) {
     /* written back without an offset, as it came */
@@ -290,7 +301,7 @@ bool civil_format(const CivilTime *c, Str format, Buf *out, const char **why) {
       buf_putc(out, ch);
       continue;
     }
-    if (++i == format.len) { reason = "format ends with a lone `%`"; goto fail; }
+    REQUIRE(++i < format.len, "format ends with a lone `%`");
     char code = format.ptr[i];
     size_t n = 0;
     bool needs_time = false;
@@ -301,14 +312,29 @@ bool civil_format(const CivilTime *c, Str format, Buf *out, const char **why) {
       case 'd': n = put_int(tmp, c->day, 2); break;
       case 'j': n = put_int(tmp, c->yday, 3); break;
       case 'F': n = put_date(tmp, c->year, c->month, c->day); break;
-      case 'b': n = (size_t)snprintf(tmp, sizeof tmp, "%.3s", MONTH_NAMES[c->month - 1]); break;
-      case 'B': n = (size_t)snprintf(tmp, sizeof tmp, "%s", MONTH_NAMES[c->month - 1]); break;
-      case 'a': n = (size_t)snprintf(tmp, sizeof tmp, "%.3s", DAY_NAMES[c->weekday]); break;
+      case 'b':
+        n = (size_t)snprintf(tmp, sizeof tmp, "%.3s", MONTH_NAMES[c->month - 1]);
+        break;
+      case 'B':
+        n = (size_t)snprintf(tmp, sizeof tmp, "%s", MONTH_NAMES[c->month - 1]);
+        break;
+      case 'a':
+        n = (size_t)snprintf(tmp, sizeof tmp, "%.3s", DAY_NAMES[c->weekday]);
+        break;
       case 'A': n = (size_t)snprintf(tmp, sizeof tmp, "%s", DAY_NAMES[c->weekday]); break;
       case '%': tmp[n++] = '%'; break;
-      case 'H': needs_time = true; n = put_int(tmp, c->hour, 2); break;
-      case 'M': needs_time = true; n = put_int(tmp, c->minute, 2); break;
-      case 'S': needs_time = true; n = put_int(tmp, c->second, 2); break;
+      case 'H':
+        needs_time = true;
+        n = put_int(tmp, c->hour, 2);
+        break;
+      case 'M':
+        needs_time = true;
+        n = put_int(tmp, c->minute, 2);
+        break;
+      case 'S':
+        needs_time = true;
+        n = put_int(tmp, c->second, 2);
+        break;
       case 'T':
         needs_time = true;
         n = put_int(tmp, c->hour, 2);
@@ -325,16 +351,16 @@ bool civil_format(const CivilTime *c, Str format, Buf *out, const char **why) {
         break;
       }
       default:
-        reason = "unknown format code (known: %Y %y %m %d %j %H %M %S %z %b %B %a %A %F %T %%)";
+        reason =
+            "unknown format code (known: %Y %y %m %d %j %H %M %S %z %b %B %a %A %F %T "
+            "%%)";
         goto fail;
     }
-    if (needs_time && !c->has_time) {
-      reason = "format code for a time (%H %M %S %T %z) used on a date";
-      goto fail;
-    }
+    REQUIRE(!needs_time || c->has_time,
+            "format code for a time (%H %M %S %T %z) used on a date");
     buf_append(out, tmp, n);
   }
-  if (!buf_ok(out)) { reason = "formatted text is too long"; goto fail; }
+  REQUIRE(buf_ok(out), "formatted text is too long");
   return true;
 fail:
   if (why) *why = reason;

@@ -30,23 +30,23 @@
 #define DATETIME_NO_OFFSET 0x01
 
 typedef struct DateTime {
-  int64_t secs;        /* seconds since 1970-01-01T00:00:00Z; the instant */
-  int32_t usec;        /* microseconds within the second, 0..999999 */
-  int16_t offset_min;  /* UTC offset to display in, minutes east, -1439..1439 */
-  uint8_t flags;       /* DATETIME_NO_OFFSET or 0 */
+  int64_t secs;       /* seconds since 1970-01-01T00:00:00Z; the instant */
+  int32_t usec;       /* microseconds within the second, 0..999999 */
+  int16_t offset_min; /* UTC offset to display in, minutes east, -1439..1439 */
+  uint8_t flags;      /* DATETIME_NO_OFFSET or 0 */
 } DateTime;
 
 /* A date-time taken apart at its own offset, for formatting. */
 typedef struct CivilTime {
-  int64_t year;        /* proleptic Gregorian; 0 is 1 BC */
-  int month;           /* 1..12 */
-  int day;             /* 1..31 */
-  int hour, minute, second;  /* 0..23, 0..59, 0..59 */
-  int usec;            /* 0..999999 */
-  int weekday;         /* 0 = Sunday .. 6 = Saturday */
-  int yday;            /* day of the year, 1..366 */
-  int offset_min;      /* the offset the fields are at */
-  bool has_time;       /* false for a date: time fields are 0 and unused */
+  int64_t year;             /* proleptic Gregorian; 0 is 1 BC */
+  int month;                /* 1..12 */
+  int day;                  /* 1..31 */
+  int hour, minute, second; /* 0..23, 0..59, 0..59 */
+  int usec;                 /* 0..999999 */
+  int weekday;              /* 0 = Sunday .. 6 = Saturday */
+  int yday;                 /* day of the year, 1..366 */
+  int offset_min;           /* the offset the fields are at */
+  bool has_time;            /* false for a date: time fields are 0 and unused */
 } CivilTime;
 
 /* ---- Calendar ---------------------------------------------------------- */

@@ -72,7 +72,8 @@ const char *decimal_status_message(DecimalStatus status) {
   switch (status) {
     case DECIMAL_OK: return "ok";
     case DECIMAL_OVERFLOW: return "result has more than 18 integer digits";
-    case DECIMAL_INEXACT: return "result needs more than 18 significant digits or decimals";
+    case DECIMAL_INEXACT:
+      return "result needs more than 18 significant digits or decimals";
     case DECIMAL_DIV_BY_ZERO: return "division by zero";
     case DECIMAL_SYNTAX: return "not a number";
     case DECIMAL_RANGE: return "argument out of range";
@@ -157,8 +158,8 @@ DecimalStatus decimal_mul_rounded(Decimal a, Decimal b, Rounding mode, Decimal *
   ** can carry into a new digit (999..9.7 -> 1000..0), hence the loop. */
   bool negative = c < 0;
   i128 mag = abs_wide(c);
-  for (int drop = scale > DECIMAL_MAX_SCALE ? scale - DECIMAL_MAX_SCALE : 1; drop <= scale;
-       drop++) {
+  for (int drop = scale > DECIMAL_MAX_SCALE ? scale - DECIMAL_MAX_SCALE : 1;
+       drop <= scale; drop++) {
     i128 q = round_quotient(mag, pow10_wide(drop), negative, mode);
     if (q <= DECIMAL_MAX_COEF) {
       *out = decimal_make(negative ? -(int64_t)q : (int64_t)q, scale - drop);
@@ -178,7 +179,7 @@ DecimalStatus decimal_div(Decimal a, Decimal b, Rounding mode, Decimal *out) {
   ** and r the remainder. Scale 0 is t = e; scale 18 is t = 18 + e; the
   ** preferred scale max(0, a.scale - b.scale) is t = max(e, 0). */
   int e = b.scale - a.scale;
-  int t_min = e > 0 ? e : 0;  /* the integer digits, then the preferred scale */
+  int t_min = e > 0 ? e : 0; /* the integer digits, then the preferred scale */
   int t_max = DECIMAL_MAX_SCALE + e;
   uint64_t q = n / d, r = n % d;
   int t = 0;
@@ -186,12 +187,12 @@ DecimalStatus decimal_div(Decimal a, Decimal b, Rounding mode, Decimal *out) {
   while (t < t_max && (t < t_min || r != 0)) {
     uint64_t r10 = r * 10;
     uint64_t digit = r10 / d;
-    if (q > (uint64_t)(DECIMAL_MAX_COEF - (int64_t)digit) / 10) break;  /* would not fit */
+    if (q > (uint64_t)(DECIMAL_MAX_COEF - (int64_t)digit) / 10) break; /* would not fit */
     q = q * 10 + digit;
     r = r10 % d;
     t++;
   }
-  if (t < e) return DECIMAL_OVERFLOW;  /* stopped before the point */
+  if (t < e) return DECIMAL_OVERFLOW; /* stopped before the point */
   if (r != 0) {
     int half_cmp = (2 * r > d) - (2 * r < d);
     if (rounds_away(half_cmp, (q & 1) != 0, negative, mode)) q++;
@@ -255,39 +256,46 @@ DecimalStatus decimal_parse(Str text, Decimal *out, const char **why) {
   const char *p = text.ptr, *end = text.ptr + text.len;
   const char *reason = NULL;
   bool negative = false;
-  uint64_t c = 0;       /* significant digits so far, while they fit */
-  int64_t n_sig = 0;    /* significant digits: first non-zero to last non-zero */
-  int64_t n_zeros = 0;  /* zeros after the last non-zero digit, not yet in c */
-  int64_t n_frac = 0;   /* digits after the point */
-  int64_t exp = 0;      /* the exponent, saturated at +-10^9 */
+  uint64_t c = 0;      /* significant digits so far, while they fit */
+  int64_t n_sig = 0;   /* significant digits: first non-zero to last non-zero */
+  int64_t n_zeros = 0; /* zeros after the last non-zero digit, not yet in c */
+  int64_t n_frac = 0;  /* digits after the point */
+  int64_t exp = 0;     /* the exponent, saturated at +-10^9 */
   bool too_long = false;
 
 #define IS_DIGIT(ch) ((ch) >= '0' && (ch) <= '9')
   /* Fold one digit into (c, n_sig, n_zeros). Zeros are held back so that
   ** trailing zeros, which carry no value, never count against the 18
   ** digits: "1.50000000000000000000" is exactly 1.5. */
-#define TAKE_DIGIT(ch)                                             \
-  do {                                                             \
-    int dig_ = (ch) - '0';                                         \
-    if (dig_ == 0) {                                               \
-      if (n_sig > 0) n_zeros++;                                    \
-    } else {                                                       \
-      if (n_sig + n_zeros + 1 > DECIMAL_MAX_DIGITS) too_long = true; \
+#define TAKE_DIGIT(ch)                                                       \
+  do {                                                                       \
+    int dig_ = (ch) - '0';                                                   \
+    if (dig_ == 0) {                                                         \
+      if (n_sig > 0) n_zeros++;                                              \
+    } else {                                                                 \
+      if (n_sig + n_zeros + 1 > DECIMAL_MAX_DIGITS) too_long = true;         \
       if (!too_long) c = c * (uint64_t)POW10[n_zeros] * 10 + (uint64_t)dig_; \
-      n_sig += n_zeros + 1;                                        \
-      n_zeros = 0;                                                 \
-    }                                                              \
+      n_sig += n_zeros + 1;                                                  \
+      n_zeros = 0;                                                           \
+    }                                                                        \
   } while (0)
 
-  if (p == end) { reason = "empty text"; goto syntax; }
+#define REQUIRE(cond, msg) \
+  do {                     \
+    if (!(cond)) {         \
+      reason = (msg);      \
+      goto syntax;         \
+    }                      \
+  } while (0)
+  REQUIRE(p < end, "empty text");
   if (*p == '-') {
     negative = true;
     p++;
   }
-  if (p == end || !IS_DIGIT(*p)) { reason = "expected a digit"; goto syntax; }
+  REQUIRE(p < end && IS_DIGIT(*p), "expected a digit");
   if (*p == '0') {
     p++;
-    if (p < end && IS_DIGIT(*p)) { reason = "leading zeros are not allowed"; goto syntax; }
+    REQUIRE(p == end || !IS_DIGIT(*p), "leading zeros are not allowed");
   } else {
     while (p < end && IS_DIGIT(*p)) {
       TAKE_DIGIT(*p);
@@ -296,7 +304,7 @@ DecimalStatus decimal_parse(Str text, Decimal *out, const char **why) {
   }
   if (p < end && *p == '.') {
     p++;
-    if (p == end || !IS_DIGIT(*p)) { reason = "expected a digit after `.`"; goto syntax; }
+    REQUIRE(p < end && IS_DIGIT(*p), "expected a digit after `.`");
     while (p < end && IS_DIGIT(*p)) {
       TAKE_DIGIT(*p);
       n_frac++;
@@ -307,14 +315,15 @@ DecimalStatus decimal_parse(Str text, Decimal *out, const char **why) {
     bool exp_negative = false;
     p++;
     if (p < end && (*p == '+' || *p == '-')) exp_negative = *p++ == '-';
-    if (p == end || !IS_DIGIT(*p)) { reason = "expected a digit in the exponent"; goto syntax; }
+    REQUIRE(p < end && IS_DIGIT(*p), "expected a digit in the exponent");
     while (p < end && IS_DIGIT(*p)) {
       if (exp < 1000000000) exp = exp * 10 + (*p - '0');
       p++;
     }
     if (exp_negative) exp = -exp;
   }
-  if (p != end) { reason = "unexpected character after the number"; goto syntax; }
+  REQUIRE(p == end, "unexpected character after the number");
+#undef REQUIRE
 #undef TAKE_DIGIT
 #undef IS_DIGIT
 
@@ -322,7 +331,9 @@ DecimalStatus decimal_parse(Str text, Decimal *out, const char **why) {
   int64_t power = n_zeros + exp - n_frac;
   int64_t wanted = n_frac - exp;
   if (n_sig == 0) {
-    *out = decimal_make(0, (int)(wanted < 0 ? 0 : wanted > DECIMAL_MAX_SCALE ? DECIMAL_MAX_SCALE : wanted));
+    *out = decimal_make(0, (int)(wanted < 0                   ? 0
+                                 : wanted > DECIMAL_MAX_SCALE ? DECIMAL_MAX_SCALE
+                                                              : wanted));
     return DECIMAL_OK;
   }
   if (n_sig + power > DECIMAL_MAX_DIGITS) return DECIMAL_OVERFLOW;
@@ -331,7 +342,8 @@ DecimalStatus decimal_parse(Str text, Decimal *out, const char **why) {
   int64_t need = power < 0 ? -power : 0;
   int64_t scale = wanted;
   if (scale > DECIMAL_MAX_SCALE) scale = DECIMAL_MAX_SCALE;
-  if (scale > DECIMAL_MAX_DIGITS - n_sig - power) scale = DECIMAL_MAX_DIGITS - n_sig - power;
+  if (scale > DECIMAL_MAX_DIGITS - n_sig - power)
+    scale = DECIMAL_MAX_DIGITS - n_sig - power;
   if (scale < need) scale = need;
   int64_t coef = (int64_t)c * POW10[power + scale];
   *out = decimal_make(negative ? -coef : coef, (int)scale);
@@ -381,7 +393,8 @@ size_t decimal_format_shortest(Decimal d, char out[DECIMAL_TEXT_SIZE]) {
   return decimal_format(decimal_reduce(d), out);
 }
 
-size_t decimal_format_fixed(Decimal d, int places, Rounding mode, char out[DECIMAL_TEXT_SIZE]) {
+size_t decimal_format_fixed(Decimal d, int places, Rounding mode,
+                            char out[DECIMAL_TEXT_SIZE]) {
   if (places < 0 || places > DECIMAL_MAX_SCALE) {
     out[0] = '\0';
     return 0;

@@ -25,37 +25,37 @@
 #include "common/str.h"
 
 #define DECIMAL_MAX_DIGITS 18
-#define DECIMAL_MAX_SCALE 18
-#define DECIMAL_MAX_COEF INT64_C(999999999999999999)
+#define DECIMAL_MAX_SCALE  18
+#define DECIMAL_MAX_COEF   INT64_C(999999999999999999)
 
 /* Bytes a buffer for decimal_format() or decimal_format_fixed() needs,
 ** including the NUL: sign, 18 integer digits, point, 18 decimals. */
 #define DECIMAL_TEXT_SIZE 48
 
 typedef struct Decimal {
-  int64_t coef;   /* the digits, signed; |coef| <= DECIMAL_MAX_COEF */
-  int32_t scale;  /* digits after the decimal point, 0..DECIMAL_MAX_SCALE */
+  int64_t coef;  /* the digits, signed; |coef| <= DECIMAL_MAX_COEF */
+  int32_t scale; /* digits after the decimal point, 0..DECIMAL_MAX_SCALE */
 } Decimal;
 
 typedef enum DecimalStatus {
   DECIMAL_OK = 0,
-  DECIMAL_OVERFLOW,     /* the integer part needs more than 18 digits */
-  DECIMAL_INEXACT,      /* the exact result needs more than 18 significant
+  DECIMAL_OVERFLOW,    /* the integer part needs more than 18 digits */
+  DECIMAL_INEXACT,     /* the exact result needs more than 18 significant
                         ** digits or more than 18 decimals */
-  DECIMAL_DIV_BY_ZERO,  /* division by zero */
-  DECIMAL_SYNTAX,       /* text is not a number (see decimal_parse) */
-  DECIMAL_RANGE         /* an argument is out of range (places > 18) */
+  DECIMAL_DIV_BY_ZERO, /* division by zero */
+  DECIMAL_SYNTAX,      /* text is not a number (see decimal_parse) */
+  DECIMAL_RANGE        /* an argument is out of range (places > 18) */
 } DecimalStatus;
 
 /* The rounding rules of docs/language.md, "Rounding". The names say where
 ** a tie (an exact half) goes; other values go to the nearest, except under
 ** ROUND_DOWN, which cuts towards zero. */
 typedef enum Rounding {
-  ROUND_HALF_UP,              /* ties towards +infinity: 2.5->3, -2.5->-2 */
-  ROUND_HALF_EVEN,            /* ties to the even digit: 2.5->2, 3.5->4 */
-  ROUND_HALF_AWAY_FROM_ZERO,  /* ties away from zero: 2.5->3, -2.5->-3 */
-  ROUND_HALF_DOWN,            /* ties towards -infinity: 2.5->2, -2.5->-3 */
-  ROUND_DOWN                  /* towards zero: 2.9->2, -2.9->-2 */
+  ROUND_HALF_UP,             /* ties towards +infinity: 2.5->3, -2.5->-2 */
+  ROUND_HALF_EVEN,           /* ties to the even digit: 2.5->2, 3.5->4 */
+  ROUND_HALF_AWAY_FROM_ZERO, /* ties away from zero: 2.5->3, -2.5->-3 */
+  ROUND_HALF_DOWN,           /* ties towards -infinity: 2.5->2, -2.5->-3 */
+  ROUND_DOWN                 /* towards zero: 2.9->2, -2.9->-2 */
 } Rounding;
 #define ROUNDING__COUNT 5
 

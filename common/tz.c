@@ -22,41 +22,41 @@
 #define DEFAULT_TZDIR "/usr/share/zoneinfo"
 /* Real TZif files are a few kilobytes; a bound keeps a wrong path harmless. */
 #define MAX_TZIF_BYTES ((size_t)1 << 20)
-#define MAX_ZONE_NAME 200
+#define MAX_ZONE_NAME  200
 
 /* One end of daylight saving time in a POSIX TZ rule. */
 typedef struct RuleDate {
-  char kind;        /* 'J': day 1..365 without Feb 29; 'N': day 0..365; 'M': month.week.day */
-  int n;            /* J and N: the day; M: the month 1..12 */
-  int week;         /* M: 1..5, 5 meaning the last */
-  int wday;         /* M: 0 = Sunday .. 6 */
-  int32_t time_s;   /* local time of the change, seconds (may be < 0 or > 24h) */
+  char kind; /* 'J': day 1..365 without Feb 29; 'N': day 0..365; 'M': month.week.day */
+  int n;     /* J and N: the day; M: the month 1..12 */
+  int week;  /* M: 1..5, 5 meaning the last */
+  int wday;  /* M: 0 = Sunday .. 6 */
+  int32_t time_s; /* local time of the change, seconds (may be < 0 or > 24h) */
 } RuleDate;
 
 typedef struct Rule {
-  int32_t std_off;  /* standard offset, seconds east */
-  int32_t dst_off;  /* daylight offset, seconds east (when has_dst) */
+  int32_t std_off; /* standard offset, seconds east */
+  int32_t dst_off; /* daylight offset, seconds east (when has_dst) */
   bool has_dst;
-  RuleDate start;   /* DST starts (in standard local time) */
-  RuleDate end;     /* DST ends (in daylight local time) */
+  RuleDate start; /* DST starts (in standard local time) */
+  RuleDate end;   /* DST ends (in daylight local time) */
 } Rule;
 
 struct TzZone {
-  char *name;           /* owned; the key in TzDb.zones */
-  char *error;          /* owned; set when the zone could not be read */
-  int64_t *trans;       /* owned; n_trans instants, strictly ascending */
-  uint8_t *trans_type;  /* owned; the type index in effect from trans[i] */
-  int32_t *type_off;    /* owned; n_types offsets, seconds east */
-  bool *type_dst;       /* owned; n_types daylight flags */
+  char *name;          /* owned; the key in TzDb.zones */
+  char *error;         /* owned; set when the zone could not be read */
+  int64_t *trans;      /* owned; n_trans instants, strictly ascending */
+  uint8_t *trans_type; /* owned; the type index in effect from trans[i] */
+  int32_t *type_off;   /* owned; n_types offsets, seconds east */
+  bool *type_dst;      /* owned; n_types daylight flags */
   size_t n_trans;
   size_t n_types;
-  bool has_rule;        /* the footer gave a rule for after trans[n_trans-1] */
+  bool has_rule; /* the footer gave a rule for after trans[n_trans-1] */
   Rule rule;
 };
 
 struct TzDb {
-  char *dir;            /* owned; the directory zone names are relative to */
-  StrMap zones;         /* name -> TzZone*, owned; failures included */
+  char *dir;    /* owned; the directory zone names are relative to */
+  StrMap zones; /* name -> TzZone*, owned; failures included */
 };
 
 /* ---- The POSIX TZ rule ----------------------------------------------------- */
@@ -68,8 +68,9 @@ static int32_t rule_date_day(const RuleDate *r, int64_t year) {
     case 'N': return (int32_t)(jan1 + r->n);
     default: {
       int64_t first = days_from_civil(year, r->n, 1);
-      int64_t day = first + (r->wday - weekday_from_days(first) + 7) % 7 + (r->week - 1) * 7;
-      if (day >= first + days_in_month(year, r->n)) day -= 7;  /* week 5: the last */
+      int64_t day =
+          first + (r->wday - weekday_from_days(first) + 7) % 7 + (r->week - 1) * 7;
+      if (day >= first + days_in_month(year, r->n)) day -= 7; /* week 5: the last */
       return (int32_t)day;
     }
   }
@@ -82,8 +83,10 @@ static bool rule_is_dst(const Rule *r, int64_t t) {
   int64_t local = t + r->std_off;
   int64_t local_days = local / SECONDS_PER_DAY - (local % SECONDS_PER_DAY < 0);
   civil_from_days(local_days, &y, &m, &d);
-  int64_t start = (int64_t)rule_date_day(&r->start, y) * SECONDS_PER_DAY + r->start.time_s - r->std_off;
-  int64_t end = (int64_t)rule_date_day(&r->end, y) * SECONDS_PER_DAY + r->end.time_s - r->dst_off;
+  int64_t start = (int64_t)rule_date_day(&r->start, y) * SECONDS_PER_DAY +
+                  r->start.time_s - r->std_off;
+  int64_t end =
+      (int64_t)rule_date_day(&r->end, y) * SECONDS_PER_DAY + r->end.time_s - r->dst_off;
   /* Northern hemisphere: DST between start and end of the same year.
   ** Southern: DST except between end and start. */
   return start < end ? (t >= start && t < end) : !(t >= end && t < start);
@@ -120,15 +123,19 @@ static bool cur_name(Cursor *c) {
     while (c->p < c->end && *c->p != '>') c->p++;
     return cur_char(c, '>') && c->p - start >= 5;
   }
-  while (c->p < c->end && ((*c->p >= 'A' && *c->p <= 'Z') || (*c->p >= 'a' && *c->p <= 'z'))) c->p++;
+  while (c->p < c->end &&
+         ((*c->p >= 'A' && *c->p <= 'Z') || (*c->p >= 'a' && *c->p <= 'z')))
+    c->p++;
   return c->p - start >= 3;
 }
 
 /* [+-]hh[:mm[:ss]] in seconds, hours up to `max_hours`. */
 static bool cur_hms(Cursor *c, int max_hours, int32_t *out) {
   int sign = 1, h, m = 0, s = 0;
-  if (cur_char(c, '-')) sign = -1;
-  else cur_char(c, '+');
+  if (cur_char(c, '-'))
+    sign = -1;
+  else
+    cur_char(c, '+');
   if (!cur_number(c, max_hours, &h)) return false;
   if (cur_char(c, ':')) {
     if (!cur_number(c, 59, &m)) return false;
@@ -188,10 +195,12 @@ static bool parse_rule(const char *s, size_t len, Rule *r) {
 static uint32_t be32(const uint8_t *p) {
   return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
-static int64_t be64(const uint8_t *p) { return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4)); }
+static int64_t be64(const uint8_t *p) {
+  return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
+}
 
 typedef struct TzifHeader {
-  char version;     /* 0, '2', '3' or '4' */
+  char version; /* 0, '2', '3' or '4' */
   size_t isutcnt, isstdcnt, leapcnt, timecnt, typecnt, charcnt;
 } TzifHeader;
 
@@ -217,7 +226,10 @@ static size_t block_size(const TzifHeader *h, size_t tsize) {
 
 static bool parse_tzif(const uint8_t *data, size_t len, TzZone *z, const char **why) {
   TzifHeader h;
-  if (!read_header(data, len, &h)) { *why = "not a TZif file"; return false; }
+  if (!read_header(data, len, &h)) {
+    *why = "not a TZif file";
+    return false;
+  }
   const uint8_t *p = data + 44;
   size_t tsize = 4;
   if (h.version >= '2') {
@@ -231,8 +243,14 @@ static bool parse_tzif(const uint8_t *data, size_t len, TzZone *z, const char **
     tsize = 8;
   }
   size_t avail = len - (size_t)(p - data);
-  if (block_size(&h, tsize) > avail) { *why = "truncated data block"; return false; }
-  if (h.typecnt == 0 || h.typecnt > 256) { *why = "bad count of local time types"; return false; }
+  if (block_size(&h, tsize) > avail) {
+    *why = "truncated data block";
+    return false;
+  }
+  if (h.typecnt == 0 || h.typecnt > 256) {
+    *why = "bad count of local time types";
+    return false;
+  }
   if ((h.isstdcnt && h.isstdcnt != h.typecnt) || (h.isutcnt && h.isutcnt != h.typecnt)) {
     *why = "bad count of standard/UT indicators";
     return false;
@@ -246,18 +264,27 @@ static bool parse_tzif(const uint8_t *data, size_t len, TzZone *z, const char **
   z->type_dst = xcalloc(h.typecnt, sizeof *z->type_dst);
   for (size_t i = 0; i < h.timecnt; i++) {
     z->trans[i] = tsize == 8 ? be64(p + i * 8) : (int32_t)be32(p + i * 4);
-    if (i > 0 && z->trans[i] <= z->trans[i - 1]) { *why = "transitions out of order"; return false; }
+    if (i > 0 && z->trans[i] <= z->trans[i - 1]) {
+      *why = "transitions out of order";
+      return false;
+    }
   }
   p += h.timecnt * tsize;
   for (size_t i = 0; i < h.timecnt; i++) {
-    if (p[i] >= h.typecnt) { *why = "transition to a local time type that does not exist"; return false; }
+    if (p[i] >= h.typecnt) {
+      *why = "transition to a local time type that does not exist";
+      return false;
+    }
     z->trans_type[i] = p[i];
   }
   p += h.timecnt;
   for (size_t i = 0; i < h.typecnt; i++, p += 6) {
     int32_t off = (int32_t)be32(p);
     /* RFC 8536: -89999..93599 (about -25h..+26h). */
-    if (off < -89999 || off > 93599) { *why = "UT offset out of range"; return false; }
+    if (off < -89999 || off > 93599) {
+      *why = "UT offset out of range";
+      return false;
+    }
     z->type_off[i] = off;
     z->type_dst[i] = p[4] != 0;
   }
@@ -266,9 +293,15 @@ static bool parse_tzif(const uint8_t *data, size_t len, TzZone *z, const char **
   if (h.version >= '2') {
     /* Footer: "\n" TZ-string "\n". An empty string means no rule. */
     const uint8_t *end = data + len;
-    if (p >= end || *p != '\n') { *why = "missing footer"; return false; }
+    if (p >= end || *p != '\n') {
+      *why = "missing footer";
+      return false;
+    }
     const uint8_t *nl = memchr(p + 1, '\n', (size_t)(end - p - 1));
-    if (!nl) { *why = "unterminated footer"; return false; }
+    if (!nl) {
+      *why = "unterminated footer";
+      return false;
+    }
     size_t rule_len = (size_t)(nl - p - 1);
     if (rule_len > 0) {
       if (!parse_rule((const char *)p + 1, rule_len, &z->rule)) {
@@ -300,8 +333,10 @@ int32_t tz_zone_offset(const TzZone *z, int64_t t, bool *is_dst) {
     size_t lo = 0, hi = z->n_trans - 1;
     while (hi - lo > 1) {
       size_t mid = lo + (hi - lo) / 2;
-      if (z->trans[mid] <= t) lo = mid;
-      else hi = mid;
+      if (z->trans[mid] <= t)
+        lo = mid;
+      else
+        hi = mid;
     }
     type = z->trans_type[lo];
   }
@@ -324,7 +359,8 @@ static bool valid_zone_name(Str name) {
     if (i == name.len || name.ptr[i] == '/') {
       Str part = str_make(name.ptr + part_start, i - part_start);
       /* No empty parts (leading or doubled '/'), no "." or "..". */
-      if (part.len == 0 || str_eq_cstr(part, ".") || str_eq_cstr(part, "..")) return false;
+      if (part.len == 0 || str_eq_cstr(part, ".") || str_eq_cstr(part, ".."))
+        return false;
       part_start = i + 1;
       continue;
     }
@@ -363,7 +399,8 @@ static void zone_load(TzDb *db, TzZone *z, Str name) {
   path = xmalloc(path_len);
   snprintf(path, path_len, "%s/%s", db->dir, z->name);
   if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-    snprintf(msg, sizeof msg, "unknown time zone `%.*s` (not in %s)", STR_FMT(name), db->dir);
+    snprintf(msg, sizeof msg, "unknown time zone `%.*s` (not in %s)", STR_FMT(name),
+             db->dir);
     goto fail;
   }
   char read_err[128];
@@ -423,7 +460,8 @@ const TzZone *tz_db_zone(TzDb *db, Str name, char *err, size_t err_size) {
   return z;
 }
 
-bool tz_to_zone(TzDb *db, DateTime dt, Str name, DateTime *out, char *err, size_t err_size) {
+bool tz_to_zone(TzDb *db, DateTime dt, Str name, DateTime *out, char *err,
+                size_t err_size) {
   const TzZone *z = tz_db_zone(db, name, err, err_size);
   if (!z) return false;
   int32_t off = tz_zone_offset(z, dt.secs, NULL);

@@ -52,6 +52,7 @@ const char *tz_zone_name(const TzZone *zone);
 /* `dt` as the same instant at the offset zone `name` has then
 ** (to_zone(dt, "Europe/Copenhagen")). Returns false with a message in
 ** `err` as tz_db_zone() does. */
-bool tz_to_zone(TzDb *db, DateTime dt, Str name, DateTime *out, char *err, size_t err_size);
+bool tz_to_zone(TzDb *db, DateTime dt, Str name, DateTime *out, char *err,
+                size_t err_size);
 
 #endif /* IEX_COMMON_TZ_H */

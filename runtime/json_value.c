@@ -54,7 +54,7 @@ static const uint8_t STR_CLASS[256] = {
 #undef C
 #undef H
 
-#define ONES 0x0101010101010101u
+#define ONES  0x0101010101010101u
 #define HIGHS 0x8080808080808080u
 
 /* A mask with the high bit set in each of the 8 bytes of `w` that is `"`,
@@ -154,12 +154,12 @@ const char *jsonv_error_text(const JsonvError *err, char *out, size_t size) {
 typedef struct Parser {
   JsonvDecoder *d;
   Arena *arena;
-  const char *p;         /* next byte to read */
-  const char *begin;     /* the text being parsed (the arena copy, usually) */
+  const char *p;     /* next byte to read */
+  const char *begin; /* the text being parsed (the arena copy, usually) */
   const char *end;
-  bool writable;         /* `begin` is our own copy: unescape in place */
+  bool writable; /* `begin` is our own copy: unescape in place */
   uint32_t depth;
-  JsonvError *err;       /* may be NULL */
+  JsonvError *err; /* may be NULL */
 } Parser;
 
 static bool fail_at(Parser *ps, const char *at, const char *fmt, ...) IEX_PRINTF(3, 4);
@@ -184,7 +184,8 @@ static bool fail_memory(Parser *ps) {
 static const char *printable(Str s, char *out, size_t size) {
   size_t n = 0;
   for (size_t i = 0; i < s.len && n + 4 < size && n < 40;) {
-    size_t len = utf8_seq((const unsigned char *)s.ptr + i, (const unsigned char *)s.ptr + s.len);
+    size_t len =
+        utf8_seq((const unsigned char *)s.ptr + i, (const unsigned char *)s.ptr + s.len);
     if (len <= 1) {
       unsigned char c = (unsigned char)s.ptr[i];
       out[n++] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
@@ -203,8 +204,10 @@ static const char *printable(Str s, char *out, size_t size) {
 static const char *found(Parser *ps, char *buf, size_t size) {
   if (ps->p >= ps->end) return "end of input";
   unsigned char c = (unsigned char)*ps->p;
-  if (c >= 0x21 && c < 0x7f) snprintf(buf, size, "`%c`", c);
-  else snprintf(buf, size, "byte 0x%02x", c);
+  if (c >= 0x21 && c < 0x7f)
+    snprintf(buf, size, "`%c`", c);
+  else
+    snprintf(buf, size, "byte 0x%02x", c);
   return buf;
 }
 
@@ -217,11 +220,13 @@ static inline void skip_ws(Parser *ps) {
 }
 
 static inline void push_val(JsonvDecoder *d, Value v) {
-  if (d->n_vals == d->cap_vals) d->vals = grow_array(d->vals, &d->cap_vals, d->n_vals + 1, sizeof(Value));
+  if (d->n_vals == d->cap_vals)
+    d->vals = grow_array(d->vals, &d->cap_vals, d->n_vals + 1, sizeof(Value));
   d->vals[d->n_vals++] = v;
 }
 static inline void push_key(JsonvDecoder *d, Str k, size_t offset) {
-  if (d->n_keys == d->cap_keys) d->keys = grow_array(d->keys, &d->cap_keys, d->n_keys + 1, sizeof(JsonvKey));
+  if (d->n_keys == d->cap_keys)
+    d->keys = grow_array(d->keys, &d->cap_keys, d->n_keys + 1, sizeof(JsonvKey));
   d->keys[d->n_keys].key = k;
   d->keys[d->n_keys].offset = offset;
   d->n_keys++;
@@ -268,7 +273,8 @@ static char *put_utf8(char *w, unsigned long cp) {
 /* Unescape the rest of a string from `r` (at a backslash) into `w`, up to
 ** the closing quote. `w` may trail `r` in the same buffer: no escape
 ** produces more bytes than it consumes. */
-static bool unescape(Parser *ps, const char *quote_at, const char *r, char *w, char **w_end) {
+static bool unescape(Parser *ps, const char *quote_at, const char *r, char *w,
+                     char **w_end) {
   const char *end = ps->end;
   for (;;) {
     if (r >= end) return fail_at(ps, quote_at, "unterminated string");
@@ -280,7 +286,8 @@ static bool unescape(Parser *ps, const char *quote_at, const char *r, char *w, c
         *w_end = w;
         return true;
       case C_CONTROL:
-        return fail_at(ps, r, "control character U+%04X in string (write it as \\u%04X)", c, c);
+        return fail_at(ps, r, "control character U+%04X in string (write it as \\u%04X)",
+                       c, c);
       case C_HIGH: {
         size_t n = utf8_seq((const unsigned char *)r, (const unsigned char *)end);
         if (!n) return fail_at(ps, r, "invalid UTF-8 in string");
@@ -299,15 +306,20 @@ static bool unescape(Parser *ps, const char *quote_at, const char *r, char *w, c
           r += 2;
           break;
         }
-        if (e != 'u') return fail_at(ps, r, "invalid escape `\\%c` in string", e >= 0x20 && e < 0x7f ? e : '?');
+        if (e != 'u')
+          return fail_at(ps, r, "invalid escape `\\%c` in string",
+                         e >= 0x20 && e < 0x7f ? e : '?');
         long cp = hex4(r + 2, end);
-        if (cp < 0) return fail_at(ps, r, "invalid \\u escape (expected four hex digits)");
+        if (cp < 0)
+          return fail_at(ps, r, "invalid \\u escape (expected four hex digits)");
         const char *esc = r;
         r += 6;
-        if (cp >= 0xdc00 && cp <= 0xdfff) return fail_at(ps, esc, "unpaired surrogate in \\u escape");
+        if (cp >= 0xdc00 && cp <= 0xdfff)
+          return fail_at(ps, esc, "unpaired surrogate in \\u escape");
         if (cp >= 0xd800 && cp <= 0xdbff) {
           long lo = end - r >= 2 && r[0] == '\\' && r[1] == 'u' ? hex4(r + 2, end) : -1;
-          if (lo < 0xdc00 || lo > 0xdfff) return fail_at(ps, esc, "unpaired surrogate in \\u escape");
+          if (lo < 0xdc00 || lo > 0xdfff)
+            return fail_at(ps, esc, "unpaired surrogate in \\u escape");
           cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
           r += 6;
         }
@@ -349,7 +361,8 @@ static bool parse_string(Parser *ps, Str *out, bool *plain) {
         continue;
       }
       case C_CONTROL:
-        return fail_at(ps, p, "control character U+%04X in string (write it as \\u%04X)", c, c);
+        return fail_at(ps, p, "control character U+%04X in string (write it as \\u%04X)",
+                       c, c);
       case C_BACKSLASH: {
         char *w, *w_end = NULL;
         char *dst;
@@ -385,19 +398,32 @@ static bool parse_string(Parser *ps, Str *out, bool *plain) {
   }
 }
 
-static bool parse_number(Parser *ps, Value *out) {
+/* The parse functions return Values in registers (a 16-byte struct of
+** two integers comes back in RAX:RDX) and signal failure with this kind,
+** after fail_at() has described the error. Passing Values back through a
+** pointer instead cost a store-forwarding stall per value: a quarter of
+** the decoder's time. */
+#define KIND_FAILED 0xff
+static inline Value failed(bool described) {
+  (void)described;
+  return (Value){.kind = KIND_FAILED};
+}
+
+static Value parse_number(Parser *ps) {
   const char *s = ps->p, *p = s, *end = ps->end;
   bool negative = false, has_exp = false;
   if (*p == '-') {
     negative = true;
     p++;
   }
-  if (p >= end || *p < '0' || *p > '9') return fail_at(ps, p, "expected a digit after `-`");
+  if (p >= end || *p < '0' || *p > '9')
+    return failed(fail_at(ps, p, "expected a digit after `-`"));
   uint64_t acc = 0;
   int n_int = 0, n_frac = 0;
   if (*p == '0') {
     p++;
-    if (p < end && *p >= '0' && *p <= '9') return fail_at(ps, s, "leading zeros are not allowed in numbers");
+    if (p < end && *p >= '0' && *p <= '9')
+      return failed(fail_at(ps, s, "leading zeros are not allowed in numbers"));
   } else {
     for (; p < end && *p >= '0' && *p <= '9'; p++, n_int++)
       if (n_int < 19) acc = acc * 10 + (uint64_t)(*p - '0');
@@ -406,7 +432,8 @@ static bool parse_number(Parser *ps, Value *out) {
   if (p < end && *p == '.') {
     is_int = false;
     p++;
-    if (p >= end || *p < '0' || *p > '9') return fail_at(ps, p, "expected a digit after `.` in number");
+    if (p >= end || *p < '0' || *p > '9')
+      return failed(fail_at(ps, p, "expected a digit after `.` in number"));
     for (; p < end && *p >= '0' && *p <= '9'; p++, n_frac++)
       if (n_int + n_frac < 19) acc = acc * 10 + (uint64_t)(*p - '0');
   }
@@ -415,37 +442,33 @@ static bool parse_number(Parser *ps, Value *out) {
     has_exp = true;
     p++;
     if (p < end && (*p == '+' || *p == '-')) p++;
-    if (p >= end || *p < '0' || *p > '9') return fail_at(ps, p, "expected a digit in the exponent");
+    if (p >= end || *p < '0' || *p > '9')
+      return failed(fail_at(ps, p, "expected a digit in the exponent"));
     while (p < end && *p >= '0' && *p <= '9') p++;
   }
   ps->p = p;
   /* Fast paths: the integers and two-decimal amounts of real orders. */
   if (is_int) {
     if (n_int <= 18 || (n_int == 19 && acc <= (uint64_t)INT64_MAX)) {
-      *out = value_int(negative ? -(int64_t)acc : (int64_t)acc);
-      return true;
+      return value_int(negative ? -(int64_t)acc : (int64_t)acc);
     }
     if (n_int == 19 && negative && acc == (uint64_t)INT64_MAX + 1) {
-      *out = value_int(INT64_MIN);
-      return true;
+      return value_int(INT64_MIN);
     }
   } else if (!has_exp && n_int + n_frac <= DECIMAL_MAX_DIGITS) {
-    *out = value_decimal(decimal_make(negative ? -(int64_t)acc : (int64_t)acc, n_frac));
-    return true;
+    return value_decimal(decimal_make(negative ? -(int64_t)acc : (int64_t)acc, n_frac));
   } else {
     Decimal d;
     if (decimal_parse(str_make(s, (size_t)(p - s)), &d, NULL) == DECIMAL_OK) {
-      *out = value_decimal(d);
-      return true;
+      return value_decimal(d);
     }
   }
   /* Too long for an int or a decimal: keep the text, which lives as long
   ** as the input does (the arena copy, or the caller's promise). */
-  *out = value_numtext(s, (size_t)(p - s));
-  return true;
+  return value_numtext(s, (size_t)(p - s));
 }
 
-static bool parse_value(Parser *ps, Value *out);
+static Value parse_value(Parser *ps);
 
 static bool enter(Parser *ps) {
   if (++ps->depth > ps->d->opt.max_depth)
@@ -455,20 +478,19 @@ static bool enter(Parser *ps) {
   return true;
 }
 
-static bool parse_array(Parser *ps, Value *out) {
+static Value parse_array(Parser *ps) {
   static const Value NO_ITEMS[1];
   JsonvDecoder *d = ps->d;
-  if (!enter(ps)) return false;
+  if (!enter(ps)) return failed(false);
   size_t base = d->n_vals;
   if (ps->p < ps->end && *ps->p == ']') {
     ps->p++;
-    *out = value_list(NO_ITEMS, 0);
     ps->depth--;
-    return true;
+    return value_list(NO_ITEMS, 0);
   }
   for (;;) {
-    Value v;
-    if (!parse_value(ps, &v)) return false;
+    Value v = parse_value(ps);
+    if (v.kind == KIND_FAILED) return v;
     push_val(d, v);
     skip_ws(ps);
     if (ps->p < ps->end && *ps->p == ',') {
@@ -479,17 +501,17 @@ static bool parse_array(Parser *ps, Value *out) {
       ps->p++;
       break;
     }
-    return fail_at(ps, ps->p, "expected `,` or `]` after array element");
+    return failed(fail_at(ps, ps->p, "expected `,` or `]` after array element"));
   }
   size_t n = d->n_vals - base;
-  if (n > VALUE_MAX_LEN) return fail_at(ps, ps->p, "array has more than %u elements", VALUE_MAX_LEN);
+  if (n > VALUE_MAX_LEN)
+    return failed(fail_at(ps, ps->p, "array has more than %u elements", VALUE_MAX_LEN));
   Value *items = arena_alloc(ps->arena, n * sizeof(Value));
-  if (!items) return fail_memory(ps);
+  if (!items) return failed(fail_memory(ps));
   memcpy(items, d->vals + base, n * sizeof(Value));
   d->n_vals = base;
-  *out = value_list(items, n);
   ps->depth--;
-  return true;
+  return value_list(items, n);
 }
 
 /* A quick hash of a key from its length and its first and last bytes:
@@ -505,7 +527,8 @@ static inline size_t key_hash(Str k) {
     memcpy(&y, k.ptr + k.len - 4, 4);
     a = x, b = y;
   } else if (k.len > 0) {
-    a = (uint64_t)(unsigned char)k.ptr[0] | (uint64_t)(unsigned char)k.ptr[k.len / 2] << 8 |
+    a = (uint64_t)(unsigned char)k.ptr[0] |
+        (uint64_t)(unsigned char)k.ptr[k.len / 2] << 8 |
         (uint64_t)(unsigned char)k.ptr[k.len - 1] << 16;
   }
   uint64_t h = ((a * 0x9e3779b97f4a7c15u) ^ b ^ k.len) * 0xc2b2ae3d27d4eb4fu;
@@ -538,9 +561,9 @@ static long find_duplicate(JsonvDecoder *d, const JsonvKey *keys, size_t n) {
   return -1;
 }
 
-static bool parse_object(Parser *ps, Value *out) {
+static Value parse_object(Parser *ps) {
   JsonvDecoder *d = ps->d;
-  if (!enter(ps)) return false;
+  if (!enter(ps)) return failed(false);
   size_t base_v = d->n_vals, base_k = d->n_keys;
   bool keys_plain = true;
   if (ps->p < ps->end && *ps->p == '}') {
@@ -549,20 +572,22 @@ static bool parse_object(Parser *ps, Value *out) {
     for (;;) {
       char what[16];
       if (ps->p >= ps->end || *ps->p != '"')
-        return fail_at(ps, ps->p, "expected a string key in double quotes, found %s",
-                       found(ps, what, sizeof what));
+        return failed(fail_at(ps, ps->p,
+                              "expected a string key in double quotes, found %s",
+                              found(ps, what, sizeof what)));
       size_t key_at = (size_t)(ps->p - ps->begin);
       ps->p++;
       Str key;
       bool plain;
-      if (!parse_string(ps, &key, &plain)) return false;
+      if (!parse_string(ps, &key, &plain)) return failed(false);
       keys_plain &= plain;
       skip_ws(ps);
       if (ps->p >= ps->end || *ps->p != ':')
-        return fail_at(ps, ps->p, "expected `:` after object key, found %s", found(ps, what, sizeof what));
+        return failed(fail_at(ps, ps->p, "expected `:` after object key, found %s",
+                              found(ps, what, sizeof what)));
       ps->p++;
-      Value v;
-      if (!parse_value(ps, &v)) return false;
+      Value v = parse_value(ps);
+      if (v.kind == KIND_FAILED) return v;
       push_key(d, key, key_at);
       push_val(d, v);
       skip_ws(ps);
@@ -575,23 +600,25 @@ static bool parse_object(Parser *ps, Value *out) {
         ps->p++;
         break;
       }
-      return fail_at(ps, ps->p, "expected `,` or `}` after object member, found %s",
-                     found(ps, what, sizeof what));
+      return failed(fail_at(ps, ps->p,
+                            "expected `,` or `}` after object member, found %s",
+                            found(ps, what, sizeof what)));
     }
   }
   size_t n = d->n_keys - base_k;
-  if (n > VALUE_MAX_LEN) return fail_at(ps, ps->p, "object has more than %u members", VALUE_MAX_LEN);
+  if (n > VALUE_MAX_LEN)
+    return failed(fail_at(ps, ps->p, "object has more than %u members", VALUE_MAX_LEN));
   if (!d->opt.allow_duplicate_keys && n > 1) {
     long dup = find_duplicate(d, d->keys + base_k, n);
     if (dup >= 0) {
       const JsonvKey *k = &d->keys[base_k + (size_t)dup];
       char shown[64];
-      return fail_at(ps, ps->begin + k->offset, "duplicate key \"%s\" in object",
-                     printable(k->key, shown, sizeof shown));
+      return failed(fail_at(ps, ps->begin + k->offset, "duplicate key \"%s\" in object",
+                            printable(k->key, shown, sizeof shown)));
     }
   }
   Record *rec = record_new(ps->arena, (uint32_t)n);
-  if (!rec) return fail_memory(ps);
+  if (!rec) return failed(fail_memory(ps));
   if (keys_plain) rec->flags |= RECORD_KEYS_JSON_SAFE;
   for (size_t i = 0; i < n; i++) {
     rec->fields[i].key = d->keys[base_k + i].key;
@@ -599,44 +626,52 @@ static bool parse_object(Parser *ps, Value *out) {
   }
   d->n_keys = base_k;
   d->n_vals = base_v;
-  *out = value_record(rec);
   ps->depth--;
-  return true;
+  return value_record(rec);
 }
 
-static bool parse_literal(Parser *ps, const char *word, size_t len, Value v, Value *out) {
+static Value parse_literal(Parser *ps, const char *word, size_t len, Value v) {
   if ((size_t)(ps->end - ps->p) < len || memcmp(ps->p, word, len) != 0)
-    return fail_at(ps, ps->p, "invalid literal (expected `true`, `false` or `null`)");
+    return failed(
+        fail_at(ps, ps->p, "invalid literal (expected `true`, `false` or `null`)"));
   ps->p += len;
-  *out = v;
-  return true;
+  return v;
 }
 
-static bool parse_value(Parser *ps, Value *out) {
+static Value parse_value(Parser *ps) {
   skip_ws(ps);
-  if (ps->p >= ps->end) return fail_at(ps, ps->p, "expected a value, found end of input");
+  if (ps->p >= ps->end)
+    return failed(fail_at(ps, ps->p, "expected a value, found end of input"));
   switch (*ps->p) {
-    case '{': return parse_object(ps, out);
-    case '[': return parse_array(ps, out);
+    case '{': return parse_object(ps);
+    case '[': return parse_array(ps);
     case '"': {
       Str s;
       bool plain;
       ps->p++;
-      if (!parse_string(ps, &s, &plain)) return false;
-      *out = value_string(s.ptr, s.len);
-      if (plain) out->aux = VALUE_STR_JSON_SAFE;
-      return true;
+      if (!parse_string(ps, &s, &plain)) return failed(false);
+      Value v = value_string(s.ptr, s.len);
+      if (plain) v.aux = VALUE_STR_JSON_SAFE;
+      return v;
     }
-    case 't': return parse_literal(ps, "true", 4, value_bool(true), out);
-    case 'f': return parse_literal(ps, "false", 5, value_bool(false), out);
-    case 'n': return parse_literal(ps, "null", 4, value_null(), out);
+    case 't': return parse_literal(ps, "true", 4, value_bool(true));
+    case 'f': return parse_literal(ps, "false", 5, value_bool(false));
+    case 'n': return parse_literal(ps, "null", 4, value_null());
     case '-':
-    case '0': case '1': case '2': case '3': case '4':
-    case '5': case '6': case '7': case '8': case '9':
-      return parse_number(ps, out);
+    case '0':
+    case '1':
+    case '2':
+    case '3':
+    case '4':
+    case '5':
+    case '6':
+    case '7':
+    case '8':
+    case '9': return parse_number(ps);
     default: {
       char what[16];
-      return fail_at(ps, ps->p, "expected a value, found %s", found(ps, what, sizeof what));
+      return failed(
+          fail_at(ps, ps->p, "expected a value, found %s", found(ps, what, sizeof what)));
     }
   }
 }
@@ -656,13 +691,15 @@ void jsonv_decoder_fini(JsonvDecoder *d) {
   memset(d, 0, sizeof *d);
 }
 
-bool jsonv_decode_with(JsonvDecoder *d, Arena *a, Str input, Value *out, JsonvError *err) {
+bool jsonv_decode_with(JsonvDecoder *d, Arena *a, Str input, Value *out,
+                       JsonvError *err) {
   Parser ps = {.d = d, .arena = a, .err = err};
   d->n_vals = d->n_keys = 0;
   ps.begin = ps.p = input.ptr;
   ps.end = input.ptr + input.len;
   if (input.len > d->opt.max_bytes) {
-    fail_at(&ps, ps.p, "document is larger than the limit of %zu bytes", d->opt.max_bytes);
+    fail_at(&ps, ps.p, "document is larger than the limit of %zu bytes",
+            d->opt.max_bytes);
     goto failed;
   }
   if (!d->opt.input_outlives_arena) {
@@ -678,8 +715,8 @@ bool jsonv_decode_with(JsonvDecoder *d, Arena *a, Str input, Value *out, JsonvEr
   }
   /* RFC 8259 lets a parser ignore a byte order mark; Windows tools add one. */
   if (input.len >= 3 && memcmp(ps.p, "\xef\xbb\xbf", 3) == 0) ps.p += 3;
-  Value v;
-  if (!parse_value(&ps, &v)) goto failed;
+  Value v = parse_value(&ps);
+  if (v.kind == KIND_FAILED) goto failed;
   skip_ws(&ps);
   if (ps.p != ps.end) {
     fail_at(&ps, ps.p, "unexpected text after the JSON value");
@@ -694,7 +731,8 @@ failed:
   return false;
 }
 
-bool jsonv_decode(Arena *a, Str input, const JsonvOptions *opt, Value *out, JsonvError *err) {
+bool jsonv_decode(Arena *a, Str input, const JsonvOptions *opt, Value *out,
+                  JsonvError *err) {
   JsonvDecoder d;
   jsonv_decoder_init(&d, opt);
   bool ok = jsonv_decode_with(&d, a, input, out, err);
@@ -704,7 +742,7 @@ bool jsonv_decode(Arena *a, Str input, const JsonvOptions *opt, Value *out, Json
 
 /* ---- Encoder ----------------------------------------------------------- */
 
-#define OUT_STAGE 8192
+#define OUT_STAGE        8192
 #define ENCODE_MAX_DEPTH (JSONV_DEFAULT_MAX_DEPTH * 4)
 
 typedef struct Out {
@@ -712,7 +750,7 @@ typedef struct Out {
   JsonvError *err;
   bool failed;
   bool pretty;
-  size_t n;               /* bytes staged in `stage` */
+  size_t n; /* bytes staged in `stage` */
   char stage[OUT_STAGE];
 } Out;
 
@@ -728,7 +766,8 @@ static bool out_error(Out *o, const char *msg) {
 }
 
 static void out_flush(Out *o) {
-  if (o->n && !buf_append(o->buf, o->stage, o->n)) out_error(o, "encoded JSON is larger than the output limit");
+  if (o->n && !buf_append(o->buf, o->stage, o->n))
+    out_error(o, "encoded JSON is larger than the output limit");
   o->n = 0;
 }
 
@@ -745,7 +784,8 @@ static void out_bytes(Out *o, const char *s, size_t len) {
   if (OUT_STAGE - o->n < len) {
     out_flush(o);
     if (len > OUT_STAGE / 2) {
-      if (!buf_append(o->buf, s, len)) out_error(o, "encoded JSON is larger than the output limit");
+      if (!buf_append(o->buf, s, len))
+        out_error(o, "encoded JSON is larger than the output limit");
       return;
     }
   }
@@ -844,7 +884,9 @@ static void encode_value(Out *o, Value v, uint32_t depth) {
       return;
     }
     case VAL_NUMTEXT: out_bytes(o, v.as.str, v.len); return;
-    case VAL_STRING: encode_string(o, value_as_str(v), v.aux & VALUE_STR_JSON_SAFE); return;
+    case VAL_STRING:
+      encode_string(o, value_as_str(v), v.aux & VALUE_STR_JSON_SAFE);
+      return;
     case VAL_DATE: {
       char *w = out_room(o, DATE_TEXT_SIZE + 2);
       w[0] = '"';
@@ -906,8 +948,12 @@ static bool encode(Value v, Buf *out, JsonvError *err, bool pretty) {
   return ok;
 }
 
-bool jsonv_encode(Value v, Buf *out, JsonvError *err) { return encode(v, out, err, false); }
-bool jsonv_encode_pretty(Value v, Buf *out, JsonvError *err) { return encode(v, out, err, true); }
+bool jsonv_encode(Value v, Buf *out, JsonvError *err) {
+  return encode(v, out, err, false);
+}
+bool jsonv_encode_pretty(Value v, Buf *out, JsonvError *err) {
+  return encode(v, out, err, true);
+}
 
 /* ---- JSON Lines ------------------------------------------------------------- */
 
@@ -921,7 +967,8 @@ void jsonv_lines_init_fd(JsonvLines *r, int fd, size_t max_line) {
   r->buf = xmalloc(r->cap);
 }
 
-bool jsonv_lines_open(JsonvLines *r, const char *path, size_t max_line, char *err, size_t err_size) {
+bool jsonv_lines_open(JsonvLines *r, const char *path, size_t max_line, char *err,
+                      size_t err_size) {
   if (strcmp(path, "-") == 0) {
     jsonv_lines_init_fd(r, STDIN_FILENO, max_line);
     return true;
@@ -1002,8 +1049,8 @@ int jsonv_lines_next(JsonvLines *r, Str *line, char *err, size_t err_size) {
     ssize_t got = read(r->fd, r->buf + r->end, r->cap - r->end);
     if (got < 0) {
       if (errno == EINTR) continue;
-      snprintf(err, err_size, "read error after line %llu: %s", (unsigned long long)r->line_no,
-               strerror(errno));
+      snprintf(err, err_size, "read error after line %llu: %s",
+               (unsigned long long)r->line_no, strerror(errno));
       return -1;
     }
     if (got == 0) r->at_eof = true;
@@ -1039,7 +1086,8 @@ static bool from_jansson(Arena *a, const json_t *j, Value *out, uint32_t depth) 
       return true;
     }
     case JSON_STRING:
-      return value_string_copy(a, str_make(json_string_value(j), json_string_length(j)), out);
+      return value_string_copy(a, str_make(json_string_value(j), json_string_length(j)),
+                               out);
     case JSON_ARRAY: {
       size_t n = json_array_size(j);
       if (depth > ENCODE_MAX_DEPTH || n > VALUE_MAX_LEN) return false;
@@ -1073,9 +1121,11 @@ static bool from_jansson(Arena *a, const json_t *j, Value *out, uint32_t depth) 
   return false;
 }
 
-bool jsonv_from_jansson(Arena *a, const json_t *j, Value *out, char *err, size_t err_size) {
+bool jsonv_from_jansson(Arena *a, const json_t *j, Value *out, char *err,
+                        size_t err_size) {
   if (from_jansson(a, j, out, 0)) return true;
-  snprintf(err, err_size, "cannot convert the jansson value: memory limit of the record reached");
+  snprintf(err, err_size,
+           "cannot convert the jansson value: memory limit of the record reached");
   return false;
 }
 
@@ -1091,7 +1141,8 @@ static json_t *to_jansson(Value v, char *err, size_t err_size, uint32_t depth) {
       if (mag > INT64_C(999999999999999)) {
         decimal_format(value_as_decimal(v), text);
         snprintf(err, err_size,
-                 "decimal %s has more than 15 significant digits, which jansson cannot hold exactly",
+                 "decimal %s has more than 15 significant digits, which jansson cannot "
+                 "hold exactly",
                  text);
         return NULL;
       }
@@ -1108,7 +1159,9 @@ static json_t *to_jansson(Value v, char *err, size_t err_size, uint32_t depth) {
       return s;
     }
     case VAL_DATE: date_format_iso(v.as.days, text); return json_string(text);
-    case VAL_DATETIME: datetime_format_iso(value_as_datetime(v), text); return json_string(text);
+    case VAL_DATETIME:
+      datetime_format_iso(value_as_datetime(v), text);
+      return json_string(text);
     case VAL_LIST:
     case VAL_RECORD: {
       if (depth > ENCODE_MAX_DEPTH) {
@@ -1130,7 +1183,9 @@ static json_t *to_jansson(Value v, char *err, size_t err_size, uint32_t depth) {
         } else {
           Str k = v.as.rec->fields[i].key;
           rc = json_object_setn_new(c, k.ptr, k.len, j);
-          if (rc) snprintf(err, err_size, "key \"%.*s\" is not valid for jansson", (int)(k.len > 40 ? 40 : k.len), k.ptr);
+          if (rc)
+            snprintf(err, err_size, "key \"%.*s\" is not valid for jansson",
+                     (int)(k.len > 40 ? 40 : k.len), k.ptr);
         }
         if (rc) {
           if (is_list) snprintf(err, err_size, "jansson refused an array element");
@@ -1146,4 +1201,6 @@ static json_t *to_jansson(Value v, char *err, size_t err_size, uint32_t depth) {
   return NULL;
 }
 
-json_t *jsonv_to_jansson(Value v, char *err, size_t err_size) { return to_jansson(v, err, err_size, 0); }
+json_t *jsonv_to_jansson(Value v, char *err, size_t err_size) {
+  return to_jansson(v, err, err_size, 0);
+}

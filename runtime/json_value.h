@@ -47,11 +47,11 @@
 
 /* Where and why decoding (or encoding) failed. */
 typedef struct JsonvError {
-  char message[128];     /* what is wrong: "expected `,` or `}` after object member" */
-  size_t offset;         /* byte offset of the problem in the input */
-  uint32_t line;         /* 1-based line of `offset` */
-  uint32_t column;       /* 1-based column of `offset`, in characters */
-  char excerpt[96];      /* the input around `offset`, on one line, "" if none */
+  char message[128]; /* what is wrong: "expected `,` or `}` after object member" */
+  size_t offset;     /* byte offset of the problem in the input */
+  uint32_t line;     /* 1-based line of `offset` */
+  uint32_t column;   /* 1-based column of `offset`, in characters */
+  char excerpt[96];  /* the input around `offset`, on one line, "" if none */
 } JsonvError;
 
 /* Render `err` for a person: "expected `,` or `}` after object member at
@@ -59,31 +59,31 @@ typedef struct JsonvError {
 const char *jsonv_error_text(const JsonvError *err, char *out, size_t size);
 
 typedef struct JsonvOptions {
-  size_t max_bytes;           /* longest input accepted; 0: JSONV_DEFAULT_MAX_BYTES
+  size_t max_bytes;          /* longest input accepted; 0: JSONV_DEFAULT_MAX_BYTES
                               ** (at most UINT32_MAX, so lengths fit in a Value) */
-  uint32_t max_depth;         /* deepest nesting of arrays and objects; 0: default */
-  bool input_outlives_arena;  /* the caller guarantees the input stays unchanged
+  uint32_t max_depth;        /* deepest nesting of arrays and objects; 0: default */
+  bool input_outlives_arena; /* the caller guarantees the input stays unchanged
                               ** until the arena is reset: skip the copy */
-  bool allow_duplicate_keys;  /* keep repeated keys (value_field finds the
+  bool allow_duplicate_keys; /* keep repeated keys (value_field finds the
                               ** first) instead of rejecting the object */
 } JsonvOptions;
 
 /* A key being read, and where it starts in the input (for messages). */
 typedef struct JsonvKey {
-  Str key;               /* the unescaped key (see the file comment) */
-  size_t offset;         /* byte offset of its opening quote */
+  Str key;       /* the unescaped key (see the file comment) */
+  size_t offset; /* byte offset of its opening quote */
 } JsonvKey;
 
 /* A decoder keeps scratch memory between documents so that decoding one
 ** record after another does not call malloc. Not thread-safe; one per
 ** thread. */
 typedef struct JsonvDecoder {
-  JsonvOptions opt;           /* as given to jsonv_decoder_init(), defaults filled in */
-  Value *vals;                /* owned; elements of the containers being read */
+  JsonvOptions opt; /* as given to jsonv_decoder_init(), defaults filled in */
+  Value *vals;      /* owned; elements of the containers being read */
   size_t n_vals, cap_vals;
-  struct JsonvKey *keys;      /* owned; keys of the objects being read */
+  struct JsonvKey *keys; /* owned; keys of the objects being read */
   size_t n_keys, cap_keys;
-  uint32_t *slots;            /* owned; hash slots for repeated-key checks */
+  uint32_t *slots; /* owned; hash slots for repeated-key checks */
   size_t cap_slots;
 } JsonvDecoder;
 
@@ -97,7 +97,8 @@ void jsonv_decoder_fini(JsonvDecoder *d);
 ** stays in the arena until its reset. */
 bool jsonv_decode_with(JsonvDecoder *d, Arena *a, Str input, Value *out, JsonvError *err);
 /* The same with a decoder made for this one call. */
-bool jsonv_decode(Arena *a, Str input, const JsonvOptions *opt, Value *out, JsonvError *err);
+bool jsonv_decode(Arena *a, Str input, const JsonvOptions *opt, Value *out,
+                  JsonvError *err);
 
 /* Append `v` as compact JSON to `out`. Fails (false, with a message in
 ** `*err`, which may be NULL) on a string that is not valid UTF-8, nesting
@@ -110,21 +111,22 @@ bool jsonv_encode_pretty(Value v, Buf *out, JsonvError *err);
 /* ---- JSON Lines (one record per line, e.g. iex --input orders.jsonl) ---- */
 
 typedef struct JsonvLines {
-  int fd;                /* read from; owned when opened by path */
+  int fd; /* read from; owned when opened by path */
   bool owns_fd;
-  char *buf;             /* owned; read buffer */
-  size_t cap;            /* bytes allocated in buf */
-  size_t start, end;     /* unconsumed bytes are buf[start..end) */
-  size_t max_line;       /* longest line accepted, in bytes */
-  uint64_t line_no;      /* 1-based number of the line last returned */
-  bool at_eof;           /* read() returned 0 */
-  bool skipping;         /* discarding the rest of an over-long line */
+  char *buf;         /* owned; read buffer */
+  size_t cap;        /* bytes allocated in buf */
+  size_t start, end; /* unconsumed bytes are buf[start..end) */
+  size_t max_line;   /* longest line accepted, in bytes */
+  uint64_t line_no;  /* 1-based number of the line last returned */
+  bool at_eof;       /* read() returned 0 */
+  bool skipping;     /* discarding the rest of an over-long line */
 } JsonvLines;
 
 /* Read lines from file `path` ("-" for standard input), each at most
 ** `max_line` bytes. Returns false with a message in `err` when the file
 ** cannot be opened. */
-bool jsonv_lines_open(JsonvLines *r, const char *path, size_t max_line, char *err, size_t err_size);
+bool jsonv_lines_open(JsonvLines *r, const char *path, size_t max_line, char *err,
+                      size_t err_size);
 /* Read lines from `fd`, which the caller keeps open and closes. */
 void jsonv_lines_init_fd(JsonvLines *r, int fd, size_t max_line);
 void jsonv_lines_close(JsonvLines *r);
@@ -156,7 +158,8 @@ int jsonv_lines_next(JsonvLines *r, Str *line, char *err, size_t err_size);
 
 /* `j` (borrowed) as a Value in arena `a`. Returns false with a message in
 ** `err` only when the arena's limit is reached. */
-bool jsonv_from_jansson(Arena *a, const json_t *j, Value *out, char *err, size_t err_size);
+bool jsonv_from_jansson(Arena *a, const json_t *j, Value *out, char *err,
+                        size_t err_size);
 /* `v` as a new jansson value, which the caller owns (json_decref). Returns
 ** NULL with a message in `err` for values jansson cannot hold exactly. */
 json_t *jsonv_to_jansson(Value v, char *err, size_t err_size);

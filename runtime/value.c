@@ -42,7 +42,8 @@ static bool build_index(Record *rec) {
   for (uint32_t i = 0; i < rec->n_fields; i++) {
     Str k = rec->fields[i].key;
     uint32_t s = (uint32_t)hash_bytes(k.ptr, k.len) & (n_slots - 1);
-    while (slots[s] && !key_is(&rec->fields[slots[s] - 1], k)) s = (s + 1) & (n_slots - 1);
+    while (slots[s] && !key_is(&rec->fields[slots[s] - 1], k))
+      s = (s + 1) & (n_slots - 1);
     if (!slots[s]) slots[s] = i + 1;
   }
   rec->index = slots;
@@ -54,7 +55,8 @@ const Value *value_field(Value v, Str key, uint32_t *hint) {
   assert(v.kind == VAL_RECORD);
   Record *rec = v.as.rec;
   uint32_t n = rec->n_fields;
-  if (hint && *hint < n && key_is(&rec->fields[*hint], key)) return &rec->fields[*hint].value;
+  if (hint && *hint < n && key_is(&rec->fields[*hint], key))
+    return &rec->fields[*hint].value;
   uint32_t found = UINT32_MAX;
   if (n > SCAN_LIMIT && (rec->index || build_index(rec))) {
     uint32_t mask = rec->n_slots - 1;
@@ -88,8 +90,10 @@ void list_builder_init(ListBuilder *b, Arena *a, uint32_t cap_hint) {
   b->failed = false;
   if (cap_hint) {
     b->items = arena_alloc(a, (size_t)cap_hint * sizeof(Value));
-    if (b->items) b->cap = cap_hint;
-    else b->failed = true;
+    if (b->items)
+      b->cap = cap_hint;
+    else
+      b->failed = true;
   }
 }
 
@@ -97,7 +101,9 @@ bool list_builder_push(ListBuilder *b, Value v) {
   if (b->failed) return false;
   if (b->n == b->cap) {
     if (b->cap == VALUE_MAX_LEN) goto fail;
-    uint32_t cap = b->cap < 8 ? 8 : b->cap > VALUE_MAX_LEN / 2 ? VALUE_MAX_LEN : b->cap * 2;
+    uint32_t cap = b->cap < 8                   ? 8
+                   : b->cap > VALUE_MAX_LEN / 2 ? VALUE_MAX_LEN
+                                                : b->cap * 2;
     Value *items = arena_alloc(b->arena, (size_t)cap * sizeof(Value));
     if (!items) goto fail;
     if (b->n) memcpy(items, b->items, (size_t)b->n * sizeof(Value));
@@ -132,8 +138,10 @@ void record_builder_init(RecordBuilder *b, Arena *a, uint32_t cap_hint) {
   b->arena = a;
   b->failed = false;
   b->rec = record_new(a, cap_hint);
-  if (b->rec) b->rec->n_fields = 0;
-  else b->failed = true;
+  if (b->rec)
+    b->rec->n_fields = 0;
+  else
+    b->failed = true;
 }
 
 bool record_builder_add(RecordBuilder *b, Str key, Value v) {
@@ -141,7 +149,7 @@ bool record_builder_add(RecordBuilder *b, Str key, Value v) {
   Record *rec = b->rec;
   if (rec->n_fields == rec->cap_fields) {
     if (rec->cap_fields == VALUE_MAX_LEN) goto fail;
-    uint32_t cap = rec->cap_fields < 8 ? 8
+    uint32_t cap = rec->cap_fields < 8                   ? 8
                    : rec->cap_fields > VALUE_MAX_LEN / 2 ? VALUE_MAX_LEN
                                                          : rec->cap_fields * 2;
     Record *bigger = record_new(b->arena, cap);
@@ -192,11 +200,25 @@ static int kind_rank(ValueKind k) {
 static int compare_numbers(Value a, Value b) {
   int sa = a.kind == VAL_DECIMAL ? a.aux : 0, sb = b.kind == VAL_DECIMAL ? b.aux : 0;
   int scale = sa > sb ? sa : sb;
-  static const int64_t P10[19] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
-                                  100000000, 1000000000, 10000000000, 100000000000,
-                                  1000000000000, 10000000000000, 100000000000000,
-                                  1000000000000000, 10000000000000000,
-                                  100000000000000000, 1000000000000000000};
+  static const int64_t P10[19] = {1,
+                                  10,
+                                  100,
+                                  1000,
+                                  10000,
+                                  100000,
+                                  1000000,
+                                  10000000,
+                                  100000000,
+                                  1000000000,
+                                  10000000000,
+                                  100000000000,
+                                  1000000000000,
+                                  10000000000000,
+                                  100000000000000,
+                                  1000000000000000,
+                                  10000000000000000,
+                                  100000000000000000,
+                                  1000000000000000000};
   /* |int64| * 10^18 < 2^126: exact. */
   i128 x = (i128)a.as.i * P10[scale - sa], y = (i128)b.as.i * P10[scale - sb];
   return (x > y) - (x < y);
@@ -277,8 +299,10 @@ uint64_t value_hash(Value v) {
     case VAL_DECIMAL: {
       /* Equal numbers hash alike: use the reduced decimal when there is one. */
       Decimal d;
-      if (v.kind == VAL_DECIMAL) d = decimal_reduce(value_as_decimal(v));
-      else if (decimal_from_int(v.as.i, &d) != DECIMAL_OK) return mix(0x696e74, (uint64_t)v.as.i);
+      if (v.kind == VAL_DECIMAL)
+        d = decimal_reduce(value_as_decimal(v));
+      else if (decimal_from_int(v.as.i, &d) != DECIMAL_OK)
+        return mix(0x696e74, (uint64_t)v.as.i);
       return mix(mix(0x6e756d, (uint64_t)d.coef), (uint64_t)d.scale);
     }
     case VAL_STRING: return mix(0x737472, hash_bytes(v.as.str, v.len));
@@ -350,7 +374,8 @@ static void type_name(Value v, Buf *b) {
     if (str_eq_cstr(buf_str(&elem), "int") && str_eq_cstr(buf_str(&other), "decimal")) {
       buf_reset(&elem);
       buf_puts(&elem, "decimal");
-    } else if (!(str_eq_cstr(buf_str(&elem), "decimal") && str_eq_cstr(buf_str(&other), "int"))) {
+    } else if (!(str_eq_cstr(buf_str(&elem), "decimal") &&
+                 str_eq_cstr(buf_str(&other), "int"))) {
       same = false;
     }
   }
@@ -400,8 +425,10 @@ void value_debug(Value v, Buf *out) {
     case VAL_DECIMAL:
       decimal_format(value_as_decimal(v), text);
       /* "7" would read as an int: say so when there is no point. */
-      if (v.aux == 0) buf_printf(out, "decimal(%s)", text);
-      else buf_puts(out, text);
+      if (v.aux == 0)
+        buf_printf(out, "decimal(%s)", text);
+      else
+        buf_puts(out, text);
       return;
     case VAL_STRING: debug_string(value_as_str(v), out); return;
     case VAL_NUMTEXT: buf_printf(out, "numtext(%.*s)", STR_FMT(value_as_str(v))); return;
@@ -465,7 +492,8 @@ bool value_copy(Arena *dst, Value v, Value *out) {
       for (uint32_t i = 0; i < v.len; i++) {
         const Field *f = &v.as.rec->fields[i];
         Value key;
-        if (!value_string_copy(dst, f->key, &key) || !value_copy(dst, f->value, &rec->fields[i].value))
+        if (!value_string_copy(dst, f->key, &key) ||
+            !value_copy(dst, f->value, &rec->fields[i].value))
           return false;
         rec->fields[i].key = value_as_str(key);
       }
@@ -478,8 +506,7 @@ bool value_copy(Arena *dst, Value v, Value *out) {
     case VAL_DECIMAL:
     case VAL_DATE:
     case VAL_DATETIME:
-    case VAL__COUNT:
-      break;
+    case VAL__COUNT: break;
   }
   *out = v;
   return true;

@@ -75,19 +75,19 @@ typedef struct Record Record;
 typedef struct Value Value;
 
 struct Value {
-  uint8_t kind;          /* ValueKind */
-  uint8_t aux;           /* DECIMAL: scale; DATETIME: flags; STRING:
-                         ** VALUE_STR_JSON_SAFE or 0; otherwise 0 */
-  int16_t offset_min;    /* DATETIME: UTC offset in minutes; otherwise 0 */
-  uint32_t len;          /* STRING, NUMTEXT: bytes; LIST: elements; RECORD:
-                         ** fields; DATETIME: microseconds; otherwise 0 */
+  uint8_t kind;       /* ValueKind */
+  uint8_t aux;        /* DECIMAL: scale; DATETIME: flags; STRING:
+                       ** VALUE_STR_JSON_SAFE or 0; otherwise 0 */
+  int16_t offset_min; /* DATETIME: UTC offset in minutes; otherwise 0 */
+  uint32_t len;       /* STRING, NUMTEXT: bytes; LIST: elements; RECORD:
+                       ** fields; DATETIME: microseconds; otherwise 0 */
   union {
-    bool b;              /* BOOL */
-    int64_t i;           /* INT; DECIMAL: the coefficient; DATETIME: seconds */
-    int32_t days;        /* DATE: days since 1970-01-01 */
-    const char *str;     /* STRING, NUMTEXT: bytes in the arena (see the rule) */
-    const Value *items;  /* LIST: `len` values in the arena */
-    Record *rec;         /* RECORD: in the arena */
+    bool b;             /* BOOL */
+    int64_t i;          /* INT; DECIMAL: the coefficient; DATETIME: seconds */
+    int32_t days;       /* DATE: days since 1970-01-01 */
+    const char *str;    /* STRING, NUMTEXT: bytes in the arena (see the rule) */
+    const Value *items; /* LIST: `len` values in the arena */
+    Record *rec;        /* RECORD: in the arena */
   } as;
 };
 
@@ -95,7 +95,7 @@ _Static_assert(sizeof(Value) == 16, "a Value is 16 bytes, passed by value");
 
 /* One field of a record. */
 typedef struct Field {
-  Str key;               /* the name; bytes in the arena (see the rule) */
+  Str key; /* the name; bytes in the arena (see the rule) */
   Value value;
 } Field;
 
@@ -103,14 +103,14 @@ typedef struct Field {
 ** JSON decoder and the VM can fill and walk it; use value_field() to look
 ** fields up. */
 struct Record {
-  uint32_t n_fields;     /* fields in use */
-  uint32_t cap_fields;   /* fields allocated (builders grow into this) */
-  uint32_t n_slots;      /* size of `index` (power of two), 0 = not built */
-  uint32_t flags;        /* RECORD_KEYS_JSON_SAFE or 0 */
-  uint32_t *index;       /* hash slots -> field number + 1; in `arena`;
-                         ** built by the first lookup that needs it */
-  Arena *arena;          /* the arena the record lives in (for the index) */
-  Field fields[];        /* n_fields fields, in order */
+  uint32_t n_fields;   /* fields in use */
+  uint32_t cap_fields; /* fields allocated (builders grow into this) */
+  uint32_t n_slots;    /* size of `index` (power of two), 0 = not built */
+  uint32_t flags;      /* RECORD_KEYS_JSON_SAFE or 0 */
+  uint32_t *index;     /* hash slots -> field number + 1; in `arena`;
+                        ** built by the first lookup that needs it */
+  Arena *arena;        /* the arena the record lives in (for the index) */
+  Field fields[];      /* n_fields fields, in order */
 };
 
 /* ---- Constructors (no allocation) ------------------------------------- */
@@ -121,10 +121,15 @@ static inline Value value_int(int64_t i) { return (Value){.kind = VAL_INT, .as.i
 static inline Value value_decimal(Decimal d) {
   return (Value){.kind = VAL_DECIMAL, .aux = (uint8_t)d.scale, .as.i = d.coef};
 }
-static inline Value value_date(int32_t days) { return (Value){.kind = VAL_DATE, .as.days = days}; }
+static inline Value value_date(int32_t days) {
+  return (Value){.kind = VAL_DATE, .as.days = days};
+}
 static inline Value value_datetime(DateTime dt) {
-  return (Value){.kind = VAL_DATETIME, .aux = dt.flags, .offset_min = dt.offset_min,
-                 .len = (uint32_t)dt.usec, .as.i = dt.secs};
+  return (Value){.kind = VAL_DATETIME,
+                 .aux = dt.flags,
+                 .offset_min = dt.offset_min,
+                 .len = (uint32_t)dt.usec,
+                 .as.i = dt.secs};
 }
 /* A string of `len` bytes at `ptr`, which must already live as long as the
 ** arena (see the rule); nothing is copied. */
@@ -194,16 +199,16 @@ const Value *value_field(Value rec, Str key, uint32_t *hint);
 ** give a good `cap_hint` where the size is known (the compiler knows the
 ** fields of every record literal). */
 typedef struct ListBuilder {
-  Arena *arena;          /* where the items live */
-  Value *items;          /* in `arena`; `cap` slots */
+  Arena *arena; /* where the items live */
+  Value *items; /* in `arena`; `cap` slots */
   uint32_t n, cap;
-  bool failed;           /* the arena's limit was hit; the list is incomplete */
+  bool failed; /* the arena's limit was hit; the list is incomplete */
 } ListBuilder;
 
 typedef struct RecordBuilder {
-  Arena *arena;          /* where the record lives */
-  Record *rec;           /* in `arena`; rec->cap_fields slots */
-  bool failed;           /* the arena's limit was hit; the record is incomplete */
+  Arena *arena; /* where the record lives */
+  Record *rec;  /* in `arena`; rec->cap_fields slots */
+  bool failed;  /* the arena's limit was hit; the record is incomplete */
 } RecordBuilder;
 
 void list_builder_init(ListBuilder *b, Arena *a, uint32_t cap_hint);

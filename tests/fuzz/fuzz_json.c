@@ -58,7 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     arena_reset(&arena);
     return 0;
   }
-  if (!value_equal(v, w)) fail("copying and borrowing decoders disagree on the value", data, size);
+  if (!value_equal(v, w))
+    fail("copying and borrowing decoders disagree on the value", data, size);
 
   Buf first, second;
   buf_init(&first, 0);
@@ -68,12 +69,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!jsonv_encode(v, &first, &err)) fail("a decoded value does not encode", data, size);
   if (!jsonv_decode_with(&copying, &arena, buf_str(&first), &back, &err))
     fail("the encoder's output does not decode", data, size);
-  if (!value_equal(v, back)) fail("value changed in an encode/decode round trip", data, size);
+  if (!value_equal(v, back))
+    fail("value changed in an encode/decode round trip", data, size);
   if (!jsonv_encode(back, &second, &err) || !str_eq(buf_str(&first), buf_str(&second)))
     fail("encoding is not a fixed point", data, size);
   buf_reset(&second);
   if (!jsonv_encode_pretty(v, &second, &err) ||
-      !jsonv_decode_with(&copying, &arena, buf_str(&second), &back, &err) || !value_equal(v, back))
+      !jsonv_decode_with(&copying, &arena, buf_str(&second), &back, &err) ||
+      !value_equal(v, back))
     fail("pretty output does not round-trip", data, size);
   buf_fini(&first);
   buf_fini(&second);
