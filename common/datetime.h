@@ -64,6 +64,12 @@ int weekday_from_days(int64_t days);
 
 /* ---- Dates ----------------------------------------------------------- */
 
+/* The dates ISO text can hold, 0000-01-01 .. 9999-12-31, as days. Date
+** arithmetic (add_days) should fail outside them rather than make a date
+** that cannot be written back. */
+#define DATE_MIN_DAYS (-719528)
+#define DATE_MAX_DAYS 2932896
+
 /* Parse "YYYY-MM-DD" (exactly that: 10 characters, a real calendar day).
 ** On success sets `*days` and returns true; otherwise returns false with
 ** a static reason in `*why` ("month 13 is not in 1..12"). `why` may be

@@ -129,6 +129,7 @@ bool jsonv_lines_open(JsonvLines *r, const char *path, size_t max_line, char *er
                       size_t err_size);
 /* Read lines from `fd`, which the caller keeps open and closes. */
 void jsonv_lines_init_fd(JsonvLines *r, int fd, size_t max_line);
+/* Release the buffer, and close the file when jsonv_lines_open() opened it. */
 void jsonv_lines_close(JsonvLines *r);
 
 /* The next line that is not blank, without its line break ("\n" or

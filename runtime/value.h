@@ -211,6 +211,8 @@ typedef struct RecordBuilder {
   bool failed;  /* the arena's limit was hit; the record is incomplete */
 } RecordBuilder;
 
+/* Start an empty list in arena `a` with room for `cap_hint` items (0 is
+** fine). Sets `failed` if the arena refuses even that. */
 void list_builder_init(ListBuilder *b, Arena *a, uint32_t cap_hint);
 /* Append `v`. Returns false (and sets `failed`) when the arena's limit
 ** is reached or the list would pass VALUE_MAX_LEN elements. */
@@ -218,6 +220,7 @@ bool list_builder_push(ListBuilder *b, Value v);
 /* The list built so far. The builder must not be used afterwards. */
 Value list_builder_finish(ListBuilder *b);
 
+/* Start an empty record in arena `a` with room for `cap_hint` fields. */
 void record_builder_init(RecordBuilder *b, Arena *a, uint32_t cap_hint);
 /* Append field `key` (bytes must live as long as the arena, see the rule)
 ** with `v`. Keys are not checked for repeats: keep them unique (the JSON

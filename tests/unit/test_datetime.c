@@ -49,6 +49,8 @@ TEST(civil_known_days) {
   CHECK_EQ_INT(days_from_civil(0, 3, 1), -719468);
   CHECK_EQ_INT(days_from_civil(0, 1, 1), -719528);
   CHECK_EQ_INT(days_from_civil(9999, 12, 31), 2932896);
+  CHECK_EQ_INT(DATE_MIN_DAYS, days_from_civil(0, 1, 1));
+  CHECK_EQ_INT(DATE_MAX_DAYS, days_from_civil(9999, 12, 31));
   CHECK_EQ_INT(weekday_from_days(0), 4);                           /* Thursday */
   CHECK_EQ_INT(weekday_from_days(days_from_civil(2024, 3, 1)), 5); /* Friday */
   CHECK_EQ_INT(weekday_from_days(-1), 3);
