@@ -32,3 +32,6 @@ $(B)/compiler/grammar.o: GEN_CFLAGS := -Wno-unused-variable
 PROGRAMS += $(B)/bin/iexc
 $(B)/bin/iexc: $(B)/compiler/main.o $(LIB)
 	$(call link-program,$@,$(B)/compiler/main.o)
+
+# Unit tests of the lexer use the token numbers too.
+$(B)/tests/unit/test_lexer.o: $(B)/compiler/grammar.h
