@@ -34,8 +34,15 @@ ifeq ($(MODE),test)
 else ifeq ($(MODE),release)
   MODE_CFLAGS := -O2 -g -DNDEBUG
   MODE_LDFLAGS :=
+else ifeq ($(MODE),fuzz)
+  # libFuzzer targets (tests/fuzz/): clang, coverage instrumentation, and the
+  # test build's sanitizers. Built by tests/fuzz/fuzz.sh, not by `make`.
+  CC := clang
+  MODE_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+                 -fno-omit-frame-pointer -fno-sanitize-recover=undefined -DIEX_DEBUG
+  MODE_LDFLAGS := -fsanitize=address,undefined
 else
-  $(error MODE must be release or test, not '$(MODE)')
+  $(error MODE must be release, test or fuzz, not '$(MODE)')
 endif
 
 # Library flags come from pkg-config, computed once into build/config.mk after
@@ -70,6 +77,7 @@ include common/module.mk
 -include stdlib/module.mk
 -include connectors/module.mk
 -include tests/module.mk
+-include tests/fuzz/module.mk
 -include bench/module.mk
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o) $(GEN_SRCS:%.c=%.o)
@@ -132,4 +140,4 @@ bench: programs
 clean:
 	rm -rf build
 
--include $(shell find build/$(MODE) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

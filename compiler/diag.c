@@ -175,6 +175,19 @@ static size_t back_columns(Str line, size_t pos, size_t cols) {
   return pos;
 }
 
+/* Does `p` (`len` bytes) hold more than `cols` characters? Stops counting
+** early, so a 10 MB line costs no more than a short one. */
+static bool more_columns_than(const char *p, size_t len, size_t cols) {
+  if (len <= cols) return false;
+  size_t i = 0, n = 0;
+  while (i < len && n <= cols) {
+    size_t k = source_utf8_len(p + i, len - i);
+    i += k ? k : 1;
+    n++;
+  }
+  return n > cols;
+}
+
 /* The source line and the caret line under it. `start` and `end` are byte
 ** positions in `line` (end >= start; the carets cover at least one
 ** column). */
@@ -184,8 +197,8 @@ static void render_snippet(Buf *out, uint32_t line_no, Str line, size_t start,
   int w = snprintf(num, sizeof num, "%u", line_no);
   if (w < 5) w = 5;
   size_t from = 0;
-  if (line.len > WINDOW_COLS && source_count_columns(line.ptr, line.len) > WINDOW_COLS &&
-      source_count_columns(line.ptr, start) > WINDOW_BEFORE)
+  if (more_columns_than(line.ptr, line.len, WINDOW_COLS) &&
+      more_columns_than(line.ptr, start, WINDOW_BEFORE))
     from = back_columns(line, start, WINDOW_BEFORE);
 
   /* The source line, cut to the window. */

@@ -543,6 +543,12 @@ static Token scan(Lexer *lx) {
   for (;;) {
     start = cur;
     lx->cur = (const char *)cur;
+    /* Past the error cap nothing more is reported, so stop scanning:
+    ** 10 MB of stray characters must not cost 10 million reports. */
+    if (lx->diags->stopped) {
+      stop(lx);
+      return end_token(lx);
+    }
 #define TOK(kind) return make(lx, (kind), (const char *)start, (const char *)cur)
 #define WORD(kind) return word(lx, (kind), (const char *)start, (const char *)cur)
     /*!re2c

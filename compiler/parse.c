@@ -369,8 +369,13 @@ static AstNode *interpolation(Parse *p, const Token *t, const char *from, const 
   Lexer lx;
   lexer_init(&lx, copy, (uint32_t)len, t->span.file_id, offset_in(t, from), p->diags,
              p->sources, true);
+  /* A parse of its own: it must not inherit the enclosing parser's
+  ** recovery state or side parser (found by the fuzzer). */
   Parse sub = *p;
   sub.interp_depth = p->interp_depth + 1;
+  sub.side = NULL;
+  sub.recovering = false;
+  sub.last = sub.before_last = ast_no_token();
   AstNode *n = parse_tokens(&sub, &lx, true);
   p->ast.depth_reported = sub.ast.depth_reported;
   return n ? n : ast_error(&p->ast, span);
