@@ -1,0 +1,2 @@
+#include "connectors/connector.h"
+const Connector connector_economic = {.system = "economic", .title = "economic"};
