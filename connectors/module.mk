@@ -3,6 +3,8 @@
 LIB_SRCS += connectors/rec.c connectors/http.c connectors/registry.c
 LIB_SRCS += connectors/shopify/shopify.c connectors/woocommerce/woocommerce.c \
             connectors/economic/economic.c connectors/dinero/dinero.c
+# Webhook signatures and dedup keys (iex serve).
+LIB_SRCS += connectors/webhook.c
 
 # tests/connectors/: the integration tests against the emulators, run by
 # tests/connectors/run.sh.

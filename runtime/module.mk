@@ -7,6 +7,8 @@ LIB_SRCS += runtime/status.c runtime/crash.c runtime/clock.c runtime/redact.c \
             runtime/store.c runtime/store_sqlite.c runtime/store_sqlite_schema.c
 # Values and their JSON form (runtime/value.h, runtime/json_value.h).
 LIB_SRCS += runtime/value.c runtime/json_value.c
+# iex serve and iex import: HTTP server, webhooks, JSON API, poller, backfill.
+LIB_SRCS += runtime/serve.c runtime/cmd_serve.c
 
 # The `iex` program: runtime/main.c dispatches to the commands of
 # runtime/commands.def, which live in the library with their concerns.

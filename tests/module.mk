@@ -15,3 +15,8 @@ TEST_PROGRAMS += $(FAULT_TESTS)
 
 $(B)/tests/fault/%: $(B)/tests/fault/%.o $(B)/tests/lib/check.o $(LIB)
 	$(call link-program,$@,$< $(B)/tests/lib/check.o)
+
+# tests/serve/: the store-side fixture tool of the serve suite.
+TEST_PROGRAMS += $(B)/tests/serve/serve_tool
+$(B)/tests/serve/serve_tool: $(B)/tests/serve/serve_tool.o $(LIB)
+	$(call link-program,$@,$<)

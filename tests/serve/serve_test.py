@@ -1,0 +1,376 @@
+"""The serve suite: starts `iex serve` on a fresh store per case and talks
+HTTP to it. Fixtures go through tests/serve/serve_tool (the store API)."""
+import base64, hashlib, hmac, http.client, json, os, signal, socket
+import subprocess, sys, tempfile, time, traceback
+from datetime import datetime, timedelta, timezone
+
+BUILD = os.environ.get("IEX_BUILD", "build/test")
+ROOT = os.environ.get("IEX_ROOT", ".")
+IEX = os.path.join(BUILD, "bin/iex")
+TOOL = os.path.join(BUILD, "tests/serve/serve_tool")
+SHOP_SECRET = "canary-shop-secret-7f3a91"      # must never appear in store or log
+WOO_SECRET = "canary-woo-secret-c0ffee"
+CONNECTIONS = json.dumps({
+    "shop": {"system": "shopify", "webhook_secret": "env:TEST_SHOP_SECRET"},
+    "woo": {"system": "woocommerce", "webhook_secret": "env:TEST_WOO_SECRET"},
+    "books": {"system": "economic"},
+})
+
+results = []
+
+
+def case(fn):
+    results.append(fn)
+    return fn
+
+
+def tool(*args):
+    out = subprocess.run([TOOL, *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise AssertionError("serve_tool %s: %s" % (args[0], out.stderr.strip()))
+    return out.stdout
+
+
+def inbox(store):
+    return [l.split(" ") for l in tool("inbox", store).splitlines()]
+
+
+class Serve:
+    """One `iex serve` on a fresh store with one integration."""
+
+    def __init__(self, extra=(), env=None, store=None):
+        self.dir = tempfile.mkdtemp(prefix="iex-serve-")
+        self.store = store or os.path.join(self.dir, "iex.db")
+        if store is None:
+            tool("add-integration", self.store, "shop-to-books", CONNECTIONS)
+        self.log = os.path.join(self.dir, "serve.log")
+        e = dict(os.environ, TEST_SHOP_SECRET=SHOP_SECRET, TEST_WOO_SECRET=WOO_SECRET)
+        e.update(env or {})
+        self.proc = subprocess.Popen(
+            [IEX, "serve", "--store", self.store, "--port", "0", "--grace", "3", *extra],
+            stdout=subprocess.PIPE, stderr=open(self.log, "w"), env=e, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("listening "):
+            self.proc.kill()
+            raise AssertionError("iex serve did not start: %r %s" % (line, self.logtext()))
+        self.host, port = line.split()[1].rsplit(":", 1)
+        self.port = int(port)
+
+    def logtext(self):
+        with open(self.log) as f:
+            return f.read()
+
+    def request(self, method, path, body=b"", headers=None, timeout=10):
+        c = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        c.request(method, path, body=body, headers=headers or {})
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, data
+
+    def get_json(self, path):
+        st, data = self.request("GET", path)
+        return st, json.loads(data)
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop(signal.SIGKILL)
+
+
+def now_iso(delta=timedelta()):
+    return (datetime.now(timezone.utc) + delta).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def sign(secret, body):
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def shopify_delivery(order_id=1001, event="ev-1", secret=SHOP_SECRET, updated=None,
+                     topic="orders/paid", body=None):
+    if body is None:
+        body = json.dumps({"id": order_id, "name": "#%d" % order_id,
+                           "updated_at": updated or now_iso(),
+                           "total_price": "19.99"}).encode()
+    h = {"Content-Type": "application/json", "X-Shopify-Topic": topic,
+         "X-Shopify-Webhook-Id": "wh-" + event, "X-Shopify-Event-Id": event,
+         "X-Shopify-Triggered-At": now_iso(), "X-Shopify-Shop-Domain": "iex-demo.myshopify.com"}
+    if secret is not None:
+        h["X-Shopify-Hmac-Sha256"] = sign(secret, body)
+    return body, h
+
+
+SHOP_PATH = "/webhooks/shop-to-books/shop"
+
+
+@case
+def signature_good():
+    with Serve() as s:
+        body, h = shopify_delivery()
+        st, data = s.request("POST", SHOP_PATH, body, h)
+        assert st == 200, (st, data)
+        items = inbox(s.store)
+        assert len(items) == 1, items
+        assert items[0][1:4] == ["webhook", "orders/paid", "shopify:event:ev-1"], items
+        assert int(items[0][5]) == len(body)
+
+
+@case
+def signature_bad():
+    with Serve() as s:
+        body, h = shopify_delivery(secret="not-the-secret")
+        st, _ = s.request("POST", SHOP_PATH, body, h)
+        assert st == 401, st
+        # the right signature over other bytes
+        body2, h2 = shopify_delivery()
+        st, _ = s.request("POST", SHOP_PATH, body2 + b" ", h2)
+        assert st == 401, st
+        assert inbox(s.store) == []
+
+
+@case
+def signature_missing():
+    with Serve() as s:
+        body, h = shopify_delivery(secret=None)
+        st, _ = s.request("POST", SHOP_PATH, body, h)
+        assert st == 401, st
+        assert inbox(s.store) == []
+
+
+@case
+def malformed():
+    with Serve() as s:
+        body, h = shopify_delivery(body=b"{not json")
+        st, _ = s.request("POST", SHOP_PATH, body, h)
+        assert st == 400, st
+        body, h = shopify_delivery()
+        del h["X-Shopify-Topic"]
+        st, _ = s.request("POST", SHOP_PATH, body, h)
+        assert st == 400, st
+        assert inbox(s.store) == []
+
+
+@case
+def oversized():
+    with Serve(extra=["--max-body", "4096"]) as s:
+        big = json.dumps({"id": 1, "updated_at": now_iso(), "note": "x" * 5000}).encode()
+        body, h = shopify_delivery(body=big)
+        st, _ = s.request("POST", SHOP_PATH, body, h)
+        assert st == 413, st
+        # chunked, so the length is not announced
+        c = http.client.HTTPConnection(s.host, s.port, timeout=10)
+        c.request("POST", SHOP_PATH, body=iter([big[:3000], big[3000:]]), headers=h,
+                  encode_chunked=True)
+        r = c.getresponse()
+        assert r.status == 413, r.status
+        c.close()
+        assert inbox(s.store) == []
+        # under the limit it is fine
+        body, h = shopify_delivery()
+        assert s.request("POST", SHOP_PATH, body, h)[0] == 200
+
+
+@case
+def replayed():
+    with Serve() as s:
+        body, h = shopify_delivery(updated=now_iso(-timedelta(days=5)))
+        st, data = s.request("POST", SHOP_PATH, body, h)
+        assert st == 409, (st, data)
+        assert inbox(s.store) == []
+    with Serve(extra=["--replay-window", "3600"]) as s:
+        body, h = shopify_delivery(updated=now_iso(-timedelta(hours=2)))
+        assert s.request("POST", SHOP_PATH, body, h)[0] == 409
+        body, h = shopify_delivery(updated=now_iso(-timedelta(minutes=30)))
+        assert s.request("POST", SHOP_PATH, body, h)[0] == 200
+
+
+@case
+def duplicate_stored_once():
+    with Serve() as s:
+        body, h = shopify_delivery()
+        for _ in range(3):
+            st, data = s.request("POST", SHOP_PATH, body, h)
+            assert st == 200, st
+        assert json.loads(data)["duplicate"] is True
+        items = inbox(s.store)
+        assert len(items) == 1 and items[0][4] == "2", items
+
+
+@case
+def woocommerce_ping_and_delivery():
+    with Serve() as s:
+        st, _ = s.request("POST", "/webhooks/shop-to-books/woo", b"webhook_id=3",
+                          {"Content-Type": "application/x-www-form-urlencoded"})
+        assert st == 200, st
+        assert inbox(s.store) == []
+        body = json.dumps({"id": 727, "status": "completed",
+                           "date_modified_gmt": now_iso()[:-1]}).encode()
+        h = {"X-WC-Webhook-Source": "http://shop.example/", "X-WC-Webhook-Topic": "order.updated",
+             "X-WC-Webhook-Resource": "order", "X-WC-Webhook-Event": "updated",
+             "X-WC-Webhook-Signature": sign(WOO_SECRET, body)}
+        assert s.request("POST", "/webhooks/shop-to-books/woo", body, h)[0] == 200
+        assert s.request("POST", "/webhooks/shop-to-books/woo", body, h)[0] == 200
+        h["X-WC-Webhook-Signature"] = sign(SHOP_SECRET, body)
+        assert s.request("POST", "/webhooks/shop-to-books/woo", body, h)[0] == 401
+        items = inbox(s.store)
+        assert len(items) == 1 and items[0][3].startswith("woocommerce:http://shop.example/:order:727:"), items
+
+
+@case
+def unknown_targets():
+    with Serve() as s:
+        body, h = shopify_delivery()
+        assert s.request("POST", "/webhooks/nope/shop", body, h)[0] == 404
+        assert s.request("POST", "/webhooks/shop-to-books/nope", body, h)[0] == 404
+        assert s.request("POST", "/webhooks/shop-to-books/books", body, h)[0] == 404
+        assert s.request("GET", SHOP_PATH)[0] == 405
+        assert inbox(s.store) == []
+
+
+@case
+def secrets_kept_out():
+    with Serve() as s:
+        body, h = shopify_delivery()
+        h["X-Shopify-Access-Token"] = "canary-token-in-header-55"
+        assert s.request("POST", SHOP_PATH, body, h)[0] == 200
+        body, h = shopify_delivery(event="ev-2", secret="wrong")
+        s.request("POST", SHOP_PATH, body, h)
+        s.stop()
+        blob = b""
+        for name in os.listdir(s.dir):
+            with open(os.path.join(s.dir, name), "rb") as f:
+                blob += f.read()
+        for canary in (SHOP_SECRET, WOO_SECRET, "canary-token-in-header-55"):
+            assert canary.encode() not in blob, canary
+
+
+@case
+def ack_after_commit_kill9():
+    """kill -9 right after the 2xx: what was acknowledged is in the inbox."""
+    with Serve() as s:
+        acked = []
+        for i in range(20):
+            body, h = shopify_delivery(order_id=2000 + i, event="k-%d" % i)
+            if s.request("POST", SHOP_PATH, body, h)[0] == 200:
+                acked.append("shopify:event:k-%d" % i)
+        s.proc.kill()
+        s.proc.wait()
+        keys = {it[3] for it in inbox(s.store)}
+        assert set(acked) <= keys and len(acked) == 20, (acked, keys)
+
+
+def crash_case(point, expect_stored):
+    s = Serve(env={"IEX_CRASH_AT": point + ":1"})
+    try:
+        body, h = shopify_delivery()
+        try:
+            st, _ = s.request("POST", SHOP_PATH, body, h)
+        except (ConnectionError, http.client.HTTPException, socket.timeout):
+            st = None
+        assert st is None, "answered %s although it died at %s" % (st, point)
+        assert s.proc.wait(timeout=10) == -signal.SIGKILL
+        assert len(inbox(s.store)) == (1 if expect_stored else 0)
+        # the shop sends it again to a restarted server: stored once
+        s2 = Serve(store=s.store)
+        try:
+            assert s2.request("POST", SHOP_PATH, body, h)[0] == 200
+            items = inbox(s.store)
+            assert len(items) == 1, items
+        finally:
+            s2.stop(signal.SIGKILL)
+    finally:
+        s.stop(signal.SIGKILL)
+
+
+@case
+def no_ack_before_commit():
+    crash_case("inbox_before_commit", False)
+
+
+@case
+def crash_after_commit_before_ack():
+    crash_case("inbox_after_commit", True)
+
+
+@case
+def graceful_shutdown():
+    with Serve() as s:
+        body, h = shopify_delivery()
+        h["Content-Length"] = str(len(body))
+        sock = socket.create_connection((s.host, s.port))
+        head = "POST %s HTTP/1.1\r\nHost: x\r\n" % SHOP_PATH
+        head += "".join("%s: %s\r\n" % kv for kv in h.items()) + "\r\n"
+        sock.sendall(head.encode() + body[:10])
+        time.sleep(0.3)
+        s.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        # new connections are no longer accepted
+        try:
+            s.request("GET", "/api/health", timeout=2)
+            refused = False
+        except OSError:
+            refused = True
+        sock.sendall(body[10:])
+        answer = sock.recv(4096).decode()
+        sock.close()
+        assert answer.startswith("HTTP/1.1 200"), answer[:80]
+        assert refused, "accepted a connection while stopping"
+        assert s.proc.wait(timeout=10) == 0
+        assert "stopped" in s.logtext()
+        assert len(inbox(s.store)) == 1
+
+
+@case
+def api():
+    with Serve() as s:
+        st, h = s.get_json("/api/health")
+        assert st == 200 and h["ok"] is True and h["inbox_pending"] == 0, h
+        tid = tool("add-failed", s.store, "shop-to-books", "#1001").strip()
+        st, lst = s.get_json("/api/transfers?status=failed")
+        assert st == 200 and [t["id"] for t in lst["transfers"]] == [int(tid)], lst
+        t = lst["transfers"][0]
+        assert t["status"] == "failed" and t["display_key"] == "#1001", t
+        assert s.get_json("/api/transfers?status=done")[1]["transfers"] == []
+        assert s.request("GET", "/api/transfers?status=bogus")[0] == 400
+        st, d = s.get_json("/api/transfers/" + tid)
+        assert st == 200 and d["transfer"]["id"] == int(tid), d
+        assert d["revisions"][0]["data"] == {"id": 1, "total": 19.99}, d["revisions"]
+        assert d["runs"][0]["status"] == "failed"
+        assert s.request("GET", "/api/transfers/" + tid + "/retry")[0] == 405
+        st, r = s.request("POST", "/api/transfers/" + tid + "/retry")
+        assert st == 202, (st, r)
+        runs = tool("runs", s.store, tid).splitlines()
+        assert len(runs) == 2 and runs[1].split()[1:] == ["retry", "queued"], runs
+        assert s.request("POST", "/api/transfers/" + tid + "/retry")[0] == 409
+        assert s.request("GET", "/api/transfers/999")[0] == 404
+        assert s.request("POST", "/api/transfers/999/retry")[0] == 404
+        assert s.request("DELETE", "/api/transfers/" + tid)[0] == 405
+        assert s.request("GET", "/api/nothing")[0] == 404
+
+
+def main():
+    only = sys.argv[1:]
+    for fn in results:
+        if only and fn.__name__ not in only:
+            continue
+        try:
+            fn()
+            print("PASS serve/%s" % fn.__name__, flush=True)
+        except Exception as e:
+            print("FAIL serve/%s: %s" % (fn.__name__, e), flush=True)
+            for line in traceback.format_exc().splitlines()[-6:]:
+                print("    " + line)
+
+
+if __name__ == "__main__":
+    main()
