@@ -195,6 +195,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx) {
 
 /* A prepared transfer: everything curl needs, owned until perform returns. */
 typedef struct Xfer {
+  bool fresh;                 /* open a new connection (writes, see below) */
   const char *method;
   const char *url;
   struct curl_slist *headers; /* owned */
@@ -237,6 +238,11 @@ static void perform(HttpClient *c, const Xfer *x, Raw *raw, XferResult *res) {
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, raw);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->headers);
+  /* libcurl silently sends a request again when a reused connection turns
+  ** out to be closed before any answer byte arrived. For a POST that may
+  ** have reached the server that is a second invoice, so writes go over a
+  ** connection of their own, where libcurl never resends. */
+  if (x->fresh) curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
   if (x->user) {
     curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
     curl_easy_setopt(h, CURLOPT_USERNAME, x->user);
@@ -691,7 +697,7 @@ IexStatus http_call(const Connection *conn, Arena *a, const HttpRequest *req,
   const char *stale = NULL;
   IexStatus rc = IEX_OK;
   for (int attempt = 0; attempt < 2; attempt++) {
-    Xfer x = {.method = req->method, .url = url};
+    Xfer x = {.method = req->method, .url = url, .fresh = req->is_write};
     x.headers = curl_slist_append(NULL, "Accept: application/json");
     if (req->body.kind != VAL_NULL) {
       x.body = buf_cstr(&body);

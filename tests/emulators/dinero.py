@@ -87,6 +87,7 @@ class Dinero(App):
         a("POST", ORG + r"/invoices/(?P<guid>[0-9a-f-]{36})/generate-creditnote", self.generate_creditnote)
         a("POST", ORG + r"/invoices/(?P<guid>[0-9a-f-]{36})/email", self.email_invoice)
         a("GET", ORG + r"/sales/creditnotes", self.list_creditnotes)
+        a("POST", ORG + r"/sales/creditnotes", self.create_creditnote)
         a("GET", ORG + r"/sales/creditnotes/(?P<guid>[0-9a-f-]{36})", self.get_creditnote)
         a("POST", ORG + r"/sales/creditnotes/(?P<guid>[0-9a-f-]{36})/book", self.book_creditnote)
         self.control("POST", r"/tokens/expire", self.c_expire_tokens)
@@ -623,6 +624,51 @@ class Dinero(App):
         r = Response(201, {"Guid": g, "TimeStamp": cn["TimeStamp"]})
         r.ledger = {"kind": "create", "resource": "creditnote", "id": g, "invoice": guid,
                     "reference": inv.get("ExternalReference")}
+        r.created = True
+        return r
+
+    def credited_so_far(self, invoice_guid):
+        return sum((D(str(c["TotalInclVat"])) for c in self.store.values("creditnotes")
+                    if c.get("CreditNoteFor") == invoice_guid and not c.get("DeletedAt")), D(0))
+
+    def create_creditnote(self, req, org):
+        """A credit note with its own lines (a partial credit) for a booked
+        invoice: the body of an invoice plus creditNoteFor. The lines are
+        positive; together the credit notes of an invoice may not exceed it."""
+        b = self.body(req)
+        inv_guid = b.get("creditNoteFor")
+        if not inv_guid:
+            raise derr(400, "Validation failed. See validationErrors for details.",
+                       {"CreditNoteFor": "CreditNoteFor is required."})
+        inv = self.store.get("invoices", inv_guid)
+        if not inv or inv.get("DeletedAt"):
+            raise derr(400, "Validation failed. See validationErrors for details.",
+                       {"CreditNoteFor": "Invoice with guid %s was not found." % inv_guid})
+        if inv["Status"] == "Draft":
+            raise derr(400, "A credit note can only be made for a booked invoice.", {"CreditNoteFor": "The invoice is a draft."})
+        b = dict(b)
+        b.setdefault("contactGuid", inv["ContactGuid"])
+        b.setdefault("currency", inv["Currency"])
+        contact = self.validate_invoice(b)
+        if not [l for l in (b.get("productLines") or []) if l.get("lineType", "Product") != "Text"]:
+            raise derr(400, "Validation failed. See validationErrors for details.",
+                       {"ProductLines": "A credit note must have at least one product line."})
+        cn = self.build_invoice(b, contact)
+        left = D(str(inv["TotalInclVat"])) - self.credited_so_far(inv_guid)
+        if D(str(cn["TotalInclVat"])) > left:
+            raise derr(400, "Validation failed. See validationErrors for details.",
+                       {"ProductLines": "The credit note's total %s exceeds what is left to credit on invoice %s (%s)."
+                        % (money(D(str(cn["TotalInclVat"]))), inv["Number"], money(left))})
+        cn["CreditNoteFor"] = inv_guid
+        if not b.get("description"):
+            cn["Description"] = "Kreditnota for faktura %s" % inv["Number"]
+        cn["TimeStamp"] = self.stamp()
+        self.search_lag_stamp(cn)
+        self.store.put("creditnotes", cn["Guid"], cn)
+        r = Response(201, {"Guid": cn["Guid"], "TimeStamp": cn["TimeStamp"]})
+        r.header("Location", req.base_url + "/v1/%s/sales/creditnotes/%s" % (org, cn["Guid"]))
+        r.ledger = {"kind": "create", "resource": "creditnote", "id": cn["Guid"], "invoice": inv_guid,
+                    "reference": cn.get("ExternalReference")}
         r.created = True
         return r
 

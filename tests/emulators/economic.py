@@ -473,6 +473,21 @@ class Economic(App):
             st.put("products", sku, {"productNumber": sku, "name": name, "salesPrice": float(D(price)),
                                      "productGroup": {"productGroupNumber": 3 if sku in ("FRAGT", "GEBYR") else 1},
                                      "unit": {"unitNumber": 1}, "_ts": now})
+        for sku, name, price in shopdata.SERVICE_PRODUCTS_NO_VAT:
+            st.put("products", sku, {"productNumber": sku, "name": name, "salesPrice": float(D(price)),
+                                     "productGroup": {"productGroupNumber": 2}, "unit": {"unitNumber": 1},
+                                     "_ts": now})
+        sku, name, price = shopdata.REFUND_PRODUCT
+        st.put("products", sku, {"productNumber": sku, "name": name, "salesPrice": float(D(price)),
+                                 "productGroup": {"productGroupNumber": 1}, "unit": {"unitNumber": 1}, "_ts": now})
+        oss_group = {"DE": 10, "SE": 11}
+        for cc in shopdata.OSS_COUNTRIES:
+            for base, name, price in shopdata.SERVICE_PRODUCTS + [shopdata.REFUND_PRODUCT]:
+                st.put("products", base + "-" + cc, {"productNumber": base + "-" + cc,
+                                                     "name": "%s (OSS %s)" % (name, cc),
+                                                     "salesPrice": float(D(price)),
+                                                     "productGroup": {"productGroupNumber": oss_group[cc]},
+                                                     "unit": {"unitNumber": 1}, "_ts": now})
         st.put("products", "KAFFE-ESP-500-DE", {"productNumber": "KAFFE-ESP-500-DE", "name": "Espressobønner 500 g (OSS DE)",
                                                 "salesPrice": 86.72, "productGroup": {"productGroupNumber": 10},
                                                 "unit": {"unitNumber": 1}, "_ts": now})

@@ -42,6 +42,23 @@ SERVICE_PRODUCTS = [
     ("DIVERSE", "Diverse varer", "0.00"),
 ]
 
+# Product numbers the shipped flows name that carry no VAT (product group 2,
+# "Varer uden moms"): shipping abroad, fees without VAT, sold gift cards and
+# the cent-correction line (its net price is the gross difference).
+SERVICE_PRODUCTS_NO_VAT = [
+    ("FRAGT0", "Fragt uden moms", "0.00"),
+    ("GEBYR0", "Gebyr uden moms", "0.00"),
+    ("GAVEKORT", "Gavekort", "0.00"),
+    ("OERE", "Øreafrunding", "0.00"),
+]
+
+# Refunds without a line (goodwill, differences): VAT as for goods.
+REFUND_PRODUCT = ("REFUSION", "Refusion", "0.00")
+
+# OSS variants (EU consumers charged their own country's VAT): the product
+# number plus -COUNTRY, in the country's OSS product group (economic.py).
+OSS_COUNTRIES = ("DE", "SE")
+
 # first, last, email, phone, address1, zip, city, country_code, country, company
 CUSTOMERS = [
     ("Mette", "Jensen", "mette.jensen@example.dk", "+4520123456", "Nørregade 12", "1165", "København K", "DK", "Denmark", None),

@@ -171,3 +171,30 @@ def payments(emu):
     for k in ("contact", "invoice", "invoice/book", "invoice/payment", "invoice/email", "creditnote",
               "creditnote/book"):
         check(k in kinds, "ledger has %s" % k, kinds)
+
+
+@case("dinero/partial-creditnotes", "dinero")
+def partial_creditnotes(emu):
+    call = session(emu)
+    cg = contact(call)
+    r = call("POST", "invoices", invoice_body(cg, ref="#3001")).json()
+    b = call("POST", "invoices/%s/book" % r["Guid"], {"timestamp": r["TimeStamp"]}).json()
+    g = r["Guid"]
+    one = {"creditNoteFor": g, "date": datetime.date.today().isoformat(), "externalReference": "#3001/r1",
+           "showLinesInclVat": True,
+           "productLines": [{"description": "Mælkeskummer", "quantity": 1, "accountNumber": 1000,
+                             "baseAmountValue": 79.99}]}
+    eq(call("POST", "sales/creditnotes", dict(one, creditNoteFor=None)).status, 400, "creditNoteFor required")
+    c = call("POST", "sales/creditnotes", one)
+    eq(c.status, 201, "partial credit note")
+    cn = call("GET", "sales/creditnotes/" + c.json()["Guid"]).json()
+    eq((cn["CreditNoteFor"], cn["ContactGuid"], cn["TotalInclVat"], cn["ExternalReference"]),
+       (g, cg, 79.99, "#3001/r1"), "partial credit note: invoice, contact, total, reference")
+    eq(call("POST", "sales/creditnotes", dict(one, externalReference="#3001/r2")).status, 201, "second part")
+    eq(call("POST", "sales/creditnotes", dict(one, externalReference="#3001/r3")).status, 201, "third part")
+    over = call("POST", "sales/creditnotes", dict(one, externalReference="#3001/r4"))
+    eq(over.status, 400, "more than the invoice is refused")
+    check("exceeds" in over.body.decode(), "says the credit exceeds the invoice", over.body)
+    found = call("GET", "sales/creditnotes?queryFilter=" + urllib.parse.quote("ExternalReference eq '#3001/r2'")).json()
+    eq(len(found["Collection"]), 1, "credit note found by external reference")
+    eq(b["Number"] > 0, True, "invoice booked")

@@ -308,3 +308,19 @@ def demo_and_rounding(emu):
     emu.config(vat_rounding="line")
     per = req(emu, "POST", "/invoices/drafts", draft(lines=lines)).json()
     eq(per["vatAmount"], 12.0, "VAT rounded per line: 3 x 4.00")
+
+
+@case("economic/flow-products-seeded", "economic")
+def flow_products(emu):
+    """The product numbers the shipped flows name exist, in the right VAT group."""
+    groups = {"FRAGT0": 2, "GEBYR0": 2, "GAVEKORT": 2, "OERE": 2, "REFUSION": 1, "FRAGT-DE": 10,
+              "GEBYR-DE": 10, "RABAT-DE": 10, "DIVERSE-DE": 10, "REFUSION-DE": 10, "FRAGT-SE": 11,
+              "GEBYR-SE": 11, "RABAT-SE": 11, "DIVERSE-SE": 11, "REFUSION-SE": 11}
+    for pn, group in groups.items():
+        r = req(emu, "GET", "/products/" + pn)
+        eq(r.status, 200, "product %s exists" % pn)
+        eq(r.json()["productGroup"]["productGroupNumber"], group, "product group of %s" % pn)
+    # OERE carries no VAT, so a correction line's net price is the gross difference.
+    d = req(emu, "POST", "/invoices/drafts", draft(lines=[{"product": {"productNumber": "OERE"}, "quantity": 1,
+                                                           "unitNetPrice": 0.01}])).json()
+    eq((d["netAmount"], d["vatAmount"], d["grossAmount"]), (0.01, 0.0, 0.01), "OERE is VAT-free")
