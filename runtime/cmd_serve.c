@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "connectors/connector.h"
+#include "connectors/http.h"
 #include "runtime/cli.h"
+#include "runtime/poller.h"
 #include "runtime/serve.h"
 
 static void on_signal(int sig) {
@@ -25,8 +28,13 @@ static long long number(const char *s, long long min, long long max) {
 
 int cmd_serve(int argc, char **argv) {
   ServeOptions o = {.store_path = getenv("IEX_STORE")};
+  bool polling = true;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
+    if (strcmp(a, "--no-poll") == 0) {
+      polling = false;
+      continue;
+    }
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     long long n;
     if (strcmp(a, "--store") == 0 && v) {
@@ -75,9 +83,16 @@ int cmd_serve(int argc, char **argv) {
   sigaction(SIGINT, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
 
+  /* Polling: the connectors' own list calls, one HTTP client for all. */
+  HttpClient *http = http_client_new(NULL);
+  Poller poller = {.http = http, .find = connector_find};
+  if (polling && http) o.poll = (ServePoll){&poller, poller_poll_all};
+
   Err err;
   err_init(&err);
-  if (serve_run(&o, &err) != IEX_OK) {
+  IexStatus rc = serve_run(&o, &err);
+  http_client_free(http);
+  if (rc != IEX_OK) {
     fprintf(stderr, "iex serve: %s\n", err_text(&err));
     return 2;
   }

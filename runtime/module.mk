@@ -8,7 +8,8 @@ LIB_SRCS += runtime/status.c runtime/crash.c runtime/clock.c runtime/redact.c \
 # Values and their JSON form (runtime/value.h, runtime/json_value.h).
 LIB_SRCS += runtime/value.c runtime/json_value.c
 # iex serve and iex import: HTTP server, webhooks, JSON API, poller, backfill.
-LIB_SRCS += runtime/serve.c runtime/cmd_serve.c
+LIB_SRCS += runtime/serve.c runtime/cmd_serve.c runtime/poller.c \
+            runtime/import.c runtime/cmd_import.c
 
 # The `iex` program: runtime/main.c dispatches to the commands of
 # runtime/commands.def, which live in the library with their concerns.

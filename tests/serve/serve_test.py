@@ -358,6 +358,119 @@ def api():
         assert s.request("GET", "/api/nothing")[0] == 404
 
 
+def wait_for(pred, timeout=15):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.2)
+    return pred()
+
+
+def shop_api(emu, method, path, body=None):
+    import urllib.request
+    req = urllib.request.Request(emu.url + "/admin/api/2023-10" + path, method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"X-Shopify-Access-Token": "shpat_emulator_token",
+                                          "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read() or b"null")
+
+
+@case
+def polling_finds_order_without_webhook():
+    """An order whose webhook never came is found by polling, once; a
+    removed webhook subscription is noticed."""
+    sys.path.insert(0, os.path.join(ROOT, "tests/emulators"))
+    from client import Emulator
+    with Emulator("shopify", seed=5) as shop:
+        d = tempfile.mkdtemp(prefix="iex-poll-")
+        store = os.path.join(d, "iex.db")
+        conns = json.dumps({"shop": {"system": "shopify",
+                                     "base_url": shop.url + "/admin/api/2023-10",
+                                     "access_token": "env:TEST_SHOP_TOKEN",
+                                     "webhook_secret": "env:TEST_SHOP_SECRET",
+                                     "webhooks": True}})
+        tool("add-integration", store, "shop-to-books", conns)
+        # a subscription pointing at us, which the poller will see vanish
+        sub = shop_api(shop, "POST", "/webhooks.json", {"webhook": {
+            "topic": "orders/paid", "address": "http://127.0.0.1:9/webhooks/shop-to-books/shop",
+            "format": "json"}})["webhook"]
+        with Serve(store=store, extra=["--poll-interval", "1"],
+                   env={"TEST_SHOP_TOKEN": "shpat_emulator_token"}) as s:
+            seeded = wait_for(lambda: len(inbox(store)) >= 30)
+            assert seeded, (inbox(store), s.logtext())
+            n0 = len(inbox(store))
+            assert all(it[1] == "poll" and it[2] == "order" for it in inbox(store))
+            assert tool("cursor", store, "shop-to-books", "shop/order").strip() != "-"
+            order = shop.create_order({"lines": [{"sku": "KAFFE-ESP-500", "quantity": 1}],
+                                       "financial_status": "paid"})
+            key = "poll:order:%s:" % order["id"]
+            found = wait_for(lambda: [it for it in inbox(store) if it[3].startswith(key)])
+            assert found and len(found) == 1, (found, s.logtext())
+            shop_api(shop, "DELETE", "/webhooks/%s.json" % sub["id"])
+            assert wait_for(lambda: "removed or disabled" in s.logtext()), s.logtext()
+            time.sleep(1.5)  # more polls: nothing new, nothing twice
+            assert len(inbox(store)) == n0 + 1, (len(inbox(store)), n0)
+            assert s.stop() == 0
+
+
+def run_import(store, *args, env=None):
+    e = dict(os.environ, TEST_SHOP_TOKEN="shpat_emulator_token",
+             TEST_ECO_APP="econ-app-secret-token", TEST_ECO_GRANT="econ-agreement-grant-token")
+    return subprocess.run([IEX, "import", "shop-to-books", "--store", store, *args],
+                          capture_output=True, text=True, env=e, timeout=60)
+
+
+@case
+def import_dry_run_and_resume():
+    """The dry run names blockers and the quota; the real run adds each
+    order once, also when run again."""
+    sys.path.insert(0, os.path.join(ROOT, "tests/emulators"))
+    from client import Emulator
+    with Emulator("shopify", seed=5) as shop, Emulator("economic", seed=5) as eco:
+        d = tempfile.mkdtemp(prefix="iex-import-")
+        store = os.path.join(d, "iex.db")
+        conns = json.dumps({
+            "shop": {"system": "shopify", "base_url": shop.url + "/admin/api/2023-10",
+                     "access_token": "env:TEST_SHOP_TOKEN"},
+            "books": {"system": "economic", "base_url": eco.url,
+                      "app_secret_token": "env:TEST_ECO_APP",
+                      "agreement_grant_token": "env:TEST_ECO_GRANT"}})
+        tool("add-integration", store, "shop-to-books", conns)
+        tool("settings", store, "shop-to-books", '{"included_orders": 10}')
+        since = (datetime.now(timezone.utc) - timedelta(days=30)).strftime("%Y-%m-%d")
+        r = run_import(store, "--since", since, "--dry-run")
+        assert r.returncode == 0, r.stderr
+        out = r.stdout
+        lines = [l for l in out.splitlines() if l.startswith("  #")]
+        assert len(lines) >= 30, out
+        assert any("has no SKU" in l for l in lines), out
+        assert any(l.endswith(" ok") for l in lines), out
+        n_ok = sum(1 for l in lines if l.endswith(" ok"))
+        assert "takes 10 included and %d extra" % (n_ok - 10) in out, out
+        assert inbox(store) == [], "a dry run stored something"
+        # --from-number keeps the later orders only
+        nums = sorted(int(l.split()[0][1:]) for l in lines)
+        r2 = run_import(store, "--since", since, "--from-number", str(nums[-5]), "--dry-run")
+        assert len([l for l in r2.stdout.splitlines() if l.startswith("  #")]) == 5, r2.stdout
+        # a closed fiscal year blocks everything
+        year = datetime.now(timezone.utc).year
+        eco.call("POST", "/accounting-years/%d" % year, {"closed": True})
+        r3 = run_import(store, "--since", since, "--dry-run")
+        assert "closed or missing fiscal year" in r3.stdout, r3.stdout
+        # the real run, twice
+        r = run_import(store, "--since", since)
+        assert r.returncode == 0, r.stderr
+        assert "%d new" % len(lines) in r.stdout, r.stdout
+        items = inbox(store)
+        assert len(items) == len(lines) and all(it[1] == "import" for it in items), items
+        r = run_import(store, "--since", since)
+        assert "0 new, %d already there" % len(lines) in r.stdout, r.stdout
+        assert len(inbox(store)) == len(lines)
+
+
 def main():
     only = sys.argv[1:]
     for fn in results:

@@ -10,6 +10,7 @@
 **   serve_tool add-failed STORE NAME SOURCE_ID  -> a transfer whose run
 **                                      failed; prints its id
 **   serve_tool runs STORE TRANSFER_ID  -> one line per run: id reason status
+**   serve_tool settings STORE NAME JSON -> replace the settings values
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,11 @@ int main(int argc, char **argv) {
       rc = die("add-failed", &err);
     else
       printf("%lld\n", (long long)t);
+  } else if (strcmp(cmd, "settings") == 0 && argc == 5) {
+    StoreIntegration it;
+    if (store_integration_find(s, argv[3], &a, &it, &err) != IEX_OK ||
+        store_settings_set(s, it.id, argv[4], &err) != IEX_OK)
+      rc = die("settings", &err);
   } else if (strcmp(cmd, "runs") == 0 && argc == 4) {
     StoreRun *runs;
     size_t n;
