@@ -9,8 +9,11 @@
 #include "common/buf.h"
 #include "common/util.h"
 #include "compiler/ast.h"
+#include "compiler/codegen.h"
 #include "compiler/compile.h"
 #include "compiler/diag.h"
+#include "compiler/testrun.h"
+#include "runtime/bytecode.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +26,9 @@ enum { EXIT_CLEAN = 0, EXIT_ERRORS = 1, EXIT_USAGE = 2 };
 static const char usage_text[] =
     "usage: iexc --check [OPTIONS] FILE...\n"
     "       iexc --emit=ast [OPTIONS] FILE...\n"
+    "       iexc FILE -o FILE.iexb\n"
+    "       iexc --emit=bytecode|graph [OPTIONS] FILE...\n"
+    "       iexc --test [OPTIONS] FILE...\n"
     "       iexc --explain CODE\n"
     "\n"
     "Checks .iexflow flows (and connector .schema files) against the\n"
@@ -30,6 +36,10 @@ static const char usage_text[] =
     "\n"
     "  --check             check every FILE and report problems\n"
     "  --emit=ast          print each FILE's syntax tree to stdout\n"
+    "  -o FILE             compile the flow to FILE (.iexb)\n"
+    "  --emit=bytecode     print the compiled flow, disassembled\n"
+    "  --emit=graph        print the step graph as Graphviz DOT\n"
+    "  --test              run the flows' inline tests\n"
     "  --format=text       diagnostics as text on stderr (the default)\n"
     "  --format=json       diagnostics as JSON on stdout, one object per line\n"
     "  --werror            treat warnings as errors (exit status 1)\n"
@@ -45,6 +55,8 @@ static const char usage_text[] =
 typedef struct Options {
   bool check;
   bool emit_ast;
+  bool emit_bytecode, emit_graph, test; /* codegen: see compile_to() */
+  const char *output;                   /* -o FILE */
   bool werror;
   DiagFormat format;
   const char *connectors_dir;
@@ -77,6 +89,29 @@ static int list_diagnostics(void) {
   return EXIT_CLEAN;
 }
 
+/* Generate code for a checked flow: -o, --emit=bytecode, --emit=graph. */
+static int compile_to(const Options *o, Compilation *c) {
+  char err[600];
+  Program *p = codegen_flow(c, err, sizeof err);
+  if (!p) {
+    fprintf(stderr, "iexc: %s\n", err);
+    return EXIT_ERRORS;
+  }
+  int status = EXIT_CLEAN;
+  Buf b;
+  buf_init(&b, 0);
+  if (o->emit_bytecode) program_disasm(p, &b);
+  if (o->emit_graph) program_dot(p, &b);
+  fwrite(buf_cstr(&b), 1, b.len, stdout);
+  buf_fini(&b);
+  if (o->output && !program_save(p, o->output, err, sizeof err)) {
+    fprintf(stderr, "iexc: %s\n", err);
+    status = EXIT_USAGE;
+  }
+  program_free(p);
+  return status;
+}
+
 /* Check (or print) one file; returns its exit status. */
 static int run_file(const Options *o, const char *path, const char *argv0) {
   CompileOptions copt = {0};
@@ -85,8 +120,9 @@ static int run_file(const Options *o, const char *path, const char *argv0) {
   Compilation *c = compile_new(&copt);
   int status = EXIT_CLEAN;
   if (compile_load(c, path)) {
-    if (o->check) {
-      compile_check(c);
+    if (o->check || o->output || o->emit_bytecode || o->emit_graph) {
+      if (compile_check(c) && (o->output || o->emit_bytecode || o->emit_graph))
+        status = compile_to(o, c);
     } else {
       compile_parse(c);  /* --emit=ast alone: the tree as written */
     }
@@ -109,6 +145,8 @@ static int run_file(const Options *o, const char *path, const char *argv0) {
     status = EXIT_USAGE;
   } else if (c->diags.n_errors > 0 || (o->werror && c->diags.n_warnings > 0)) {
     status = EXIT_ERRORS;
+  } else if (status != EXIT_CLEAN) {
+    /* codegen's status stands */
   }
   compile_free(c);
   return status;
@@ -130,8 +168,20 @@ int main(int argc, char **argv) {
       o.check = true;
     } else if (strcmp(a, "--emit=ast") == 0) {
       o.emit_ast = true;
+    } else if (strcmp(a, "--emit=bytecode") == 0) {
+      o.emit_bytecode = true;
+    } else if (strcmp(a, "--emit=graph") == 0) {
+      o.emit_graph = true;
+    } else if (strcmp(a, "--test") == 0) {
+      o.test = true;
+    } else if (strcmp(a, "-o") == 0) {
+      if (i + 1 >= argc) {
+        status = usage_error("%s needs a file name", a);
+        goto done;
+      }
+      o.output = argv[++i];
     } else if (strncmp(a, "--emit=", 7) == 0) {
-      status = usage_error("--emit=%s is not available (only --emit=ast)", a + 7);
+      status = usage_error("unknown --emit=%s (use ast, bytecode or graph)", a + 7);
       goto done;
     } else if (strcmp(a, "--werror") == 0) {
       o.werror = true;
@@ -168,8 +218,20 @@ int main(int argc, char **argv) {
       o.files[o.n_files++] = a;
     }
   }
-  if (!o.check && !o.emit_ast) {
-    status = o.n_files ? usage_error("%s", "compiling to .iexb is not available yet; use --check")
+  if (o.test) {
+    CompileOptions copt = {0};
+    copt.connectors_dir = o.connectors_dir;
+    copt.exe_path = argv[0];
+    status = o.n_files ? testrun_files(o.files, o.n_files, &copt, stdout)
+                       : usage_error("%s", "no files given");
+    goto done;
+  }
+  if (o.output && o.n_files != 1) {
+    status = usage_error("%s", "-o compiles exactly one flow");
+    goto done;
+  }
+  if (!o.check && !o.emit_ast && !o.output && !o.emit_bytecode && !o.emit_graph) {
+    status = o.n_files ? usage_error("%s", "say what to do: --check, -o FILE, --emit or --test")
                        : usage_error("%s", "nothing to do");
     goto done;
   }

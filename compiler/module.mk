@@ -2,6 +2,10 @@
 # (Lemon) are generated into $(B)/compiler/, never into the repository.
 COMPILER_SRCS := compiler/source.c compiler/diag.c compiler/ast.c compiler/parse.c \
                  compiler/compile.c
+# Code generation and --test use the runtime (bytecode, VM), so they are
+# linked into iexc only, not into the library's compiler/ part that the
+# fuzz targets link on its own.
+IEXC_OBJS := $(B)/compiler/main.o $(B)/compiler/codegen.o $(B)/compiler/testrun.o
 LIB_SRCS += $(COMPILER_SRCS)
 GEN_SRCS += $(B)/compiler/lexer.c $(B)/compiler/grammar.c
 
@@ -22,7 +26,7 @@ $(B)/compiler/lexer.c: compiler/lexer.re
 
 # Everything in compiler/ may include the generated token numbers, so they
 # must exist before any of it compiles.
-$(COMPILER_SRCS:%.c=$(B)/%.o) $(B)/compiler/main.o $(B)/compiler/lexer.o \
+$(COMPILER_SRCS:%.c=$(B)/%.o) $(IEXC_OBJS) $(B)/compiler/lexer.o \
   $(B)/compiler/grammar.o: $(B)/compiler/grammar.h
 
 # Lemon's template fetches %extra_context (`p`) in functions whose code we
@@ -30,8 +34,8 @@ $(COMPILER_SRCS:%.c=$(B)/%.o) $(B)/compiler/main.o $(B)/compiler/lexer.o \
 $(B)/compiler/grammar.o: GEN_CFLAGS := -Wno-unused-variable
 
 PROGRAMS += $(B)/bin/iexc
-$(B)/bin/iexc: $(B)/compiler/main.o $(LIB)
-	$(call link-program,$@,$(B)/compiler/main.o)
+$(B)/bin/iexc: $(IEXC_OBJS) $(LIB)
+	$(call link-program,$@,$(IEXC_OBJS))
 
 # Unit tests of the lexer use the token numbers too.
 $(B)/tests/unit/test_lexer.o: $(B)/compiler/grammar.h

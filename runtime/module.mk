@@ -16,3 +16,5 @@ LIB_SRCS += runtime/serve.c runtime/cmd_serve.c runtime/poller.c \
 PROGRAMS += $(B)/bin/iex
 $(B)/bin/iex: $(B)/runtime/main.o $(LIB)
 	$(call link-program,$@,$(B)/runtime/main.o)
+# Compiled flows and the VM that runs them (runtime/bytecode.h, runtime/vm.h).
+LIB_SRCS += runtime/bytecode.c runtime/vm.c

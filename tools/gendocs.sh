@@ -8,3 +8,4 @@ cd "$(dirname "$0")/.."
 "$bin/iexc" --list-diagnostics >docs/diagnostics.md.tmp
 mv docs/diagnostics.md.tmp docs/diagnostics.md
 echo "docs: wrote docs/diagnostics.md"
+sh tools/gen_bytecode_doc.sh >docs/bytecode.md.tmp && mv docs/bytecode.md.tmp docs/bytecode.md && echo "docs: wrote docs/bytecode.md"

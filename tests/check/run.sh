@@ -135,8 +135,8 @@ expect_status no-arguments 2 "iexc: nothing to do"
 expect_status no-files 2 "iexc: no files given" --check
 expect_status unknown-option 2 "iexc: unknown option \`--chek\`" --chek "$ok"
 expect_status bad-format 2 "unknown format" --check --format=xml "$ok"
-expect_status bad-emit 2 "--emit=graph is not available" --emit=graph "$ok"
-expect_status no-mode 2 "compiling to .iexb is not available yet" "$ok"
+expect_status bad-emit 2 "unknown --emit=dot" --emit=dot "$ok"
+expect_status no-mode 2 "say what to do" "$ok"
 expect_status connectors-missing-arg 2 "--connectors needs a folder" --check --connectors
 expect_status connectors-not-a-folder 2 "--connectors \`tests/check/nope\` is not a folder" \
   --check --connectors tests/check/nope "$ok"

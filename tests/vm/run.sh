@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# tests/vm: iexc -o / --emit=bytecode / --emit=graph / --test end to end,
+# and the .iexb loader's refusals as `iex preview` reports them.
+set -u
+bin=$IEX_BUILD/bin
+cd "$IEX_ROOT" || exit 2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass() { echo "PASS vm/$1"; }
+fail() { echo "FAIL vm/$1: $2"; }
+
+# iexc --test: the flow's own tests pass; the summary line is last.
+out=$("$bin/iexc" --test tests/vm/basic.iexflow 2>&1)
+if [ $? -eq 0 ] && [ "$(echo "$out" | tail -n 1)" = "6 passed, 0 failed" ]; then pass test-basic
+else fail test-basic "$(echo "$out" | sed 's/^/    /')"; fi
+
+# A failing expectation: exit 1 and a diff naming each field by its path.
+out=$("$bin/iexc" --test tests/vm/diff.iexflow 2>&1); rc=$?
+if [ $rc -eq 1 ] && [ "$out" = "$(cat tests/vm/diff.expected)" ]; then pass test-diff
+else fail test-diff "status $rc, output:"; echo "$out" | sed 's/^/    /'; fi
+
+# -o writes an .iexb; the same source gives the same bytes.
+if "$bin/iexc" tests/vm/basic.iexflow -o "$tmp/a.iexb" && "$bin/iexc" tests/vm/basic.iexflow -o "$tmp/b.iexb" \
+   && cmp -s "$tmp/a.iexb" "$tmp/b.iexb" && [ "$(head -c 4 "$tmp/a.iexb")" = "IEXB" ]; then pass compile-reproducible
+else fail compile-reproducible "iexc -o failed or is not reproducible"; fi
+
+# --emit=bytecode prints every block with line:col; --emit=graph is DOT.
+out=$("$bin/iexc" --emit=bytecode tests/vm/basic.iexflow 2>&1)
+if echo "$out" | grep -q '^block .*: step invoice$' && echo "$out" | grep -q 'ITER_NEXT' \
+   && echo "$out" | grep -q '@[0-9]*:[0-9]*$'; then pass emit-bytecode
+else fail emit-bytecode "missing blocks or positions"; fi
+out=$("$bin/iexc" --emit=graph tests/vm/basic.iexflow 2>&1)
+if echo "$out" | head -n 1 | grep -q '^digraph "vm_basic"' && echo "$out" | grep -q 'invoice.create (writes)'; then
+  pass emit-graph
+else fail emit-graph "not the expected DOT"; fi
+
+# Every opcode appears in docs/bytecode.md, generated from opcodes.def.
+sh tools/gen_bytecode_doc.sh >"$tmp/bytecode.md" 2>&1
+if cmp -s "$tmp/bytecode.md" docs/bytecode.md; then pass docs-current
+else fail docs-current "docs/bytecode.md differs from opcodes.def (run make docs)"; fi
+
+# Opcode numbers are part of the format: renumbering shows here.
+if diff -u tests/vm/opcodes.txt <(grep -o '^OP([A-Z_]*' runtime/opcodes.def | sed 's/^OP(//' | nl -v0 -w1 -s' ') >"$tmp/op.diff"; then
+  pass opcode-numbers
+else fail opcode-numbers "opcode numbering changed; bump BYTECODE_VERSION and update tests/vm/opcodes.txt"; sed 's/^/    /' "$tmp/op.diff"; fi
+exit 0
