@@ -1,6 +1,6 @@
 # connectors/: the shared HTTP core, the registry and one C file per system
 # (connectors/<system>/<system>.c, listed in connectors/registry.def).
-LIB_SRCS += connectors/rec.c connectors/http.c connectors/registry.c
+LIB_SRCS += connectors/rec.c connectors/http.c connectors/registry.c connectors/verify.c
 LIB_SRCS += connectors/shopify/shopify.c connectors/woocommerce/woocommerce.c \
             connectors/economic/economic.c connectors/dinero/dinero.c
 # Webhook signatures and dedup keys (iex serve).

@@ -11,8 +11,7 @@
 ** the first page carries the filters (status=any, updated_at_min, oldest
 ** change first), every later page only page_info and limit, as Shopify
 ** requires. The cursor handed back is the page_info of the next page.
-** Webhook signatures are checked by connectors/webhook.c (not yet wired
-** in: verify_webhook is NULL).
+** Webhook signatures: connector_verify_signed (connectors/verify.h).
 */
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include "connectors/connector.h"
 #include "connectors/http.h"
 #include "connectors/rec.h"
+#include "connectors/verify.h"
 
 #define STYLE HTTP_STYLE_SHOPIFY
 
@@ -141,5 +141,5 @@ const Connector connector_shopify = {
   .ops = ops,
   .n_ops = sizeof ops / sizeof ops[0],
   .list = list,
-  .verify_webhook = NULL,
+  .verify_webhook = connector_verify_signed,
 };

@@ -12,7 +12,8 @@
 ** `order_id`, which WooCommerce only puts in the refund's URL.
 ** Listing walks page/per_page with X-WP-TotalPages (oldest id first so
 ** pages do not shift while new orders arrive); the cursor is the next
-** page number. Webhook signatures: connectors/webhook.c, not yet wired in.
+** page number. Webhook signatures: connector_verify_signed
+** (connectors/verify.h).
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "connectors/connector.h"
 #include "connectors/http.h"
 #include "connectors/rec.h"
+#include "connectors/verify.h"
 
 #define STYLE HTTP_STYLE_WOOCOMMERCE
 
@@ -144,5 +146,5 @@ const Connector connector_woocommerce = {
   .ops = ops,
   .n_ops = sizeof ops / sizeof ops[0],
   .list = list,
-  .verify_webhook = NULL,
+  .verify_webhook = connector_verify_signed,
 };

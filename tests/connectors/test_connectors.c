@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -17,6 +18,7 @@
 #include "connectors/connector.h"
 #include "connectors/http.h"
 #include "connectors/rec.h"
+#include "connectors/webhook.h"
 #include "runtime/json_value.h"
 #include "tests/lib/check.h"
 
@@ -388,6 +390,64 @@ TEST(woocommerce_auth_failure_message) {
   CHECK(!contains(err.message, "cs_wrong_secret_value"));
 }
 
+
+TEST(sources_list_since) {
+  no_faults(shop_url);
+  no_faults(woo_url);
+  Connection k = shop();
+  ListPage page;
+  Err err;
+  CHECK_EQ_INT(connector_find("shopify")->list(&k, &A, "order", "", "2099-01-01T00:00:00Z", &page, &err), IEX_OK);
+  CHECK_EQ_INT((long long)page.records.len, 0);
+  CHECK_EQ_INT(connector_find("shopify")->list(&k, &A, "order", "", "2000-01-01T00:00:00Z", &page, &err), IEX_OK);
+  CHECK(page.records.len > 30);
+  Connection w = woo();
+  CHECK_EQ_INT(connector_find("woocommerce")->list(&w, &A, "order", "", "2099-01-01T00:00:00", &page, &err), IEX_OK);
+  CHECK_EQ_INT((long long)page.records.len, 0);
+  CHECK_EQ_INT(connector_find("woocommerce")->list(&w, &A, "invoice", "", "", &page, &err), IEX_E_INVALID);
+}
+
+/* ---- Webhooks through the Connector contract -------------------------------------- */
+
+TEST(webhooks_verified_through_connectors) {
+  static const char *names[] = {"access_token", "webhook_secret"};
+  static const char *values[] = {"shpat_emulator_token", "shopify_client_secret"};
+  Connection k = conn("shopify", "http://127.0.0.1:1", names, values, 2, client);
+  time_t now = time(NULL);
+  char stamp[32];
+  strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+  const char *body = arena_printf(&A, "{\"id\":5610000001001,\"name\":\"#1001\",\"updated_at\":\"%s\"}", stamp);
+  char sig[WEBHOOK_SIGNATURE_SIZE];
+  webhook_sign("shopify_client_secret", body, strlen(body), sig);
+  Value h = rec_make(&A, "x-shopify-hmac-sha256", rec_str(&A, sig), "x-shopify-topic",
+                     rec_str(&A, "orders/paid"), "x-shopify-webhook-id", rec_str(&A, "w-1"),
+                     "x-shopify-event-id", rec_str(&A, "ev-7"), NULL);
+  const Connector *c = connector_find("shopify");
+  CHECK_FATAL(c->verify_webhook != NULL);
+  Str key, type;
+  bool ping = true;
+  Err err;
+  err_init(&err);
+  CHECK_EQ_INT(c->verify_webhook(&k, &A, h, body, strlen(body), &key, &type, &ping, &err), IEX_OK);
+  CHECK(!ping && str_eq_cstr(key, "shopify:event:ev-7") && str_eq_cstr(type, "order"));
+  char *tampered = arena_strndup(&A, body, strlen(body));
+  tampered[8] = '9';
+  CHECK_EQ_INT(c->verify_webhook(&k, &A, h, tampered, strlen(tampered), &key, &type, &ping, &err),
+               IEX_E_AUTH);
+  CHECK(!contains(err.message, "shopify_client_secret"));
+  /* WooCommerce's unsigned ping is answered, not stored. */
+  Connection w = conn("woocommerce", "http://127.0.0.1:1", names, values, 2, client);
+  const char *pingbody = "webhook_id=7";
+  Value wh = rec_make(&A, "content-type", rec_str(&A, "application/x-www-form-urlencoded"), NULL);
+  CHECK_EQ_INT(connector_find("woocommerce")->verify_webhook(&w, &A, wh, pingbody, strlen(pingbody), &key,
+                                                             &type, &ping, &err), IEX_OK);
+  CHECK(ping);
+  /* Without a secret nothing is accepted. */
+  k.n_secrets = 1;
+  CHECK_EQ_INT(c->verify_webhook(&k, &A, h, body, strlen(body), &key, &type, &ping, &err), IEX_E_AUTH);
+  CHECK_MSG(err, "no webhook_secret");
+}
+
 #include "tests/connectors/test_targets.inc"
 
 int main(void) {
@@ -415,6 +475,8 @@ int main(void) {
   RUN(woocommerce_list_pages_and_get);
   RUN(woocommerce_refunds_carry_order_id);
   RUN(woocommerce_auth_failure_message);
+  RUN(webhooks_verified_through_connectors);
+  RUN(sources_list_since);
   run_target_tests();
   http_client_free(client);
   http_client_free(small_pages);
