@@ -18,3 +18,5 @@ $(B)/bin/iex: $(B)/runtime/main.o $(LIB)
 	$(call link-program,$@,$(B)/runtime/main.o)
 # Compiled flows and the VM that runs them (runtime/bytecode.h, runtime/vm.h).
 LIB_SRCS += runtime/bytecode.c runtime/vm.c
+# `iex preview` and `iex map`: flows run without side effects (preview.c).
+LIB_SRCS += runtime/preview.c

@@ -863,6 +863,8 @@ static bool stage_allowed(Vm *vm, Value record, Value stages) {
 static VmOutcome run_trigger(Vm *vm, Value record, Err *err) {
   const ProgTrigger *t = &vm->p->trigger;
   Value v;
+  char loc[160];
+  snprintf(loc, sizeof loc, "%.*s:%u:%u", STR_FMT(vm->p->source_path), t->pos.line, t->pos.col);
   if (t->stages != PROG_NONE) {
     if (!exec(vm, t->stages, &v)) return outcome_of(err);
     if (record.kind != VAL_RECORD || !stage_allowed(vm, record, v)) {
@@ -870,6 +872,7 @@ static VmOutcome run_trigger(Vm *vm, Value record, Err *err) {
       snprintf(name, sizeof name, "%.*s", (int)IEX_MIN(t->record.len, 60u), t->record.ptr);
       if (name[0] >= 'a' && name[0] <= 'z') name[0] = (char)(name[0] - 'a' + 'A');
       err_set(err, IEX_SKIP_STATE, "%s not in allowed states", name);
+      err_set_location(err, loc);
       return VM_SKIPPED;
     }
   }
@@ -883,6 +886,7 @@ static VmOutcome run_trigger(Vm *vm, Value record, Err *err) {
     }
     if (!v.as.b) {
       err_set(err, IEX_SKIP_WHERE, "condition not met: %.*s", STR_FMT(t->where_text));
+      err_set_location(err, loc);
       return VM_SKIPPED;
     }
   }

@@ -43,4 +43,34 @@ else fail docs-current "docs/bytecode.md differs from opcodes.def (run make docs
 if diff -u tests/vm/opcodes.txt <(grep -o '^OP([A-Z_]*' runtime/opcodes.def | sed 's/^OP(//' | nl -v0 -w1 -s' ') >"$tmp/op.diff"; then
   pass opcode-numbers
 else fail opcode-numbers "opcode numbering changed; bump BYTECODE_VERSION and update tests/vm/opcodes.txt"; sed 's/^/    /' "$tmp/op.diff"; fi
+
+
+# iex preview: what each step would send, skips and failures with their
+# rule, fixtures answering steps; exit 1 because one record failed.
+if "$bin/iexc" --connectors connectors tests/vm/basic.iexflow -o "$tmp/basic.iexb"; then
+  out=$("$bin/iex" preview "$tmp/basic.iexb" --input tests/vm/preview-in.jsonl --fixtures tests/vm/fixtures.json); rc=$?
+  if [ $rc -eq 1 ] && [ "$out" = "$(cat tests/vm/preview.expected)" ]; then pass preview
+  else fail preview "status $rc, output differs:"; echo "$out" | diff tests/vm/preview.expected - | sed 's/^/    /'; fi
+  out=$("$bin/iex" preview "$tmp/basic.iexb" --set invoice_mode=booked <tests/vm/preview-in.jsonl | head -n 1)
+  case $out in *'"params":{"mode":"booked"}'*'"answer":"would create"'*) pass preview-set ;;
+    *) fail preview-set "$out" ;; esac
+  out=$("$bin/iex" preview "$tmp/basic.iexb" --set invoice_mode=maybe </dev/null 2>&1); rc=$?
+  case "$rc:$out" in 2:*"setting \`invoice_mode\`"*) pass preview-bad-setting ;;
+    *) fail preview-bad-setting "status $rc: $out" ;; esac
+  out=$("$bin/iex" map "$tmp/basic.iexb" --input tests/vm/preview-in.jsonl 2>/dev/null)
+  if [ "$(echo "$out" | wc -l)" -eq 1 ] && echo "$out" | grep -q '"net":39.98'; then pass map
+  else fail map "$out"; fi
+  # A damaged or foreign file is refused with a clear message.
+  cp "$tmp/basic.iexb" "$tmp/bad.iexb"
+  printf 'X' | dd of="$tmp/bad.iexb" bs=1 seek=200 conv=notrunc 2>/dev/null
+  out=$("$bin/iex" preview "$tmp/bad.iexb" </dev/null 2>&1); rc=$?
+  case "$rc:$out" in 2:*"damaged .iexb: checksum mismatch"*) pass refuse-damaged ;;
+    *) fail refuse-damaged "status $rc: $out" ;; esac
+  printf '\002' | dd of="$tmp/basic.iexb" bs=1 seek=8 conv=notrunc 2>/dev/null
+  out=$("$bin/iex" preview "$tmp/basic.iexb" </dev/null 2>&1); rc=$?
+  case "$rc:$out" in 2:*"made for .iexb format 2"*"compile the flow again"*) pass refuse-version ;;
+    *) fail refuse-version "status $rc: $out" ;; esac
+else
+  fail preview "iexc -o failed"
+fi
 exit 0
