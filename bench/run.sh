@@ -26,3 +26,5 @@ echo "== JSON decode + encode, 100,000 orders ($(du -m "$orders" | cut -f1) MB)"
 "$bin/json_roundtrip" --decode-only "$orders"
 "$bin/json_roundtrip" --jansson "$orders"
 "$bin/json_roundtrip" --jansson --decode-only "$orders"
+
+sh "$root/bench/mapping.sh" "$bin" 100000

@@ -19,6 +19,7 @@ need_pkg re2c                has re2c
 need_pkg lemon               has lemon
 need_pkg python3             has python3
 need_pkg jq                  has jq
+need_pkg gojq                has gojq
 need_pkg liblua5.4-dev       pc lua5.4
 need_pkg libcurl4-openssl-dev pc libcurl
 need_pkg libjansson-dev      pc jansson

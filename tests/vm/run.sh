@@ -73,4 +73,11 @@ if "$bin/iexc" --connectors connectors tests/vm/basic.iexflow -o "$tmp/basic.iex
 else
   fail preview "iexc -o failed"
 fi
+# Once the stdlib is in the build: every shipped flow's inline tests and
+# the benchmark flow's pass (priority (2) of issue 3).
+if [ -f stdlib/stdlib.c ]; then
+  out=$("$bin/iexc" --connectors connectors --test flows/*.iexflow bench/order_to_invoice.iexflow 2>&1); rc=$?
+  if [ $rc -eq 0 ] && echo "$out" | tail -n 1 | grep -q ' passed, 0 failed$'; then pass flows-inline-tests
+  else fail flows-inline-tests "status $rc:"; echo "$out" | grep -v '^PASS' | sed 's/^/    /'; fi
+fi
 exit 0
