@@ -133,9 +133,21 @@ static int std_find(Str name, const StdSig **sig) {
 
 /* ---- The generator ---------------------------------------------------------- */
 
+/* What the connector schemas say about a value, as far as code generation
+** needs it: a record's field declarations (to type the fields read from
+** it), or a list of such records. Fields typed money/decimal or
+** date/datetime are converted when read (opcodes NUMERIC, TEMPORAL):
+** Shopify sends amounts as "19.99", WooCommerce dates without offset. */
+typedef struct SType {
+  enum { ST_NONE, ST_RECORD, ST_LIST } kind;
+  const AstList *fields; /* FIELD_DECL nodes of the record (or element) */
+  Str system;            /* whose schema names the record types in it */
+} SType;
+
 typedef struct Local {
   Str name;
   uint32_t slot;
+  SType type;
 } Local;
 
 typedef struct Global {
@@ -144,6 +156,7 @@ typedef struct Global {
   uint32_t index;   /* slot, constant, or - */
   Str system;       /* G_CONN: the connector, or "" for Lua */
   bool is_lua;
+  SType type;       /* G_SLOT: what the schema says it holds */
 } Global;
 
 typedef struct Gen {
@@ -162,6 +175,7 @@ typedef struct Gen {
   DebugPos pos;       /* of the node being compiled */
   char flow_dir[PATH_MAX];
   EVP_MD_CTX *hash;
+  SType last_type;    /* of the expression expr() compiled last */
 } Gen;
 
 static DebugPos pos_of(Gen *g, AstNode *n) {
@@ -219,8 +233,14 @@ static uint32_t new_slot(Gen *g, Str name) {
   return s;
 }
 
+static uint32_t bind_local_typed(Gen *g, Str name, SType type) {
+  Local l = {name, new_slot(g, name), type};
+  VEC_PUSH(g->locals, g->n_locals, g->cap_locals, l);
+  return l.slot;
+}
+
 static uint32_t bind_local(Gen *g, Str name) {
-  Local l = {name, new_slot(g, name)};
+  Local l = {name, new_slot(g, name), {ST_NONE, NULL, {"", 0}}};
   VEC_PUSH(g->locals, g->n_locals, g->cap_locals, l);
   return l.slot;
 }
@@ -446,6 +466,59 @@ static bool const_value(Gen *g, AstNode *n, Value *out) {
   }
 }
 
+/* ---- Schema types ------------------------------------------------------------------ */
+
+static const SType NO_TYPE = {ST_NONE, NULL, {"", 0}};
+
+/* The fields of record `name` in `system`'s schema, or NULL. */
+static const AstList *schema_record(Gen *g, Str system, Str name) {
+  for (size_t i = 0; i < g->c->n_schemas; i++) {
+    const ConnectorSchema *cs = &g->c->schemas[i];
+    if (!str_eq(cs->system, system)) continue;
+    for (uint32_t f = 0; f < cs->files.n; f++) {
+      const AstList *d = &AST_AS(AstSeq, cs->files.items[f])->items;
+      for (uint32_t j = 0; j < d->n; j++)
+        if (d->items[j]->kind == AST_RECORD_DECL && str_eq(AST_AS(AstRecordDecl, d->items[j])->name.text, name))
+          return &AST_AS(AstRecordDecl, d->items[j])->fields;
+    }
+  }
+  return NULL;
+}
+
+/* The SType of a schema type node (records and lists of records only). */
+static SType stype_of(Gen *g, Str system, AstNode *t) {
+  SType st = NO_TYPE;
+  st.system = system;
+  bool list = false;
+  if (t && t->kind == AST_TYPE_LIST) {
+    list = true;
+    t = AST_AS(AstUnary, t)->operand;
+  }
+  if (!t) return NO_TYPE;
+  if (t->kind == AST_TYPE_RECORD) st.fields = &AST_AS(AstSeq, t)->items;
+  else if (t->kind == AST_TYPE_NAME) st.fields = schema_record(g, system, AST_AS(AstText, t)->text);
+  if (!st.fields) return NO_TYPE;
+  st.kind = list ? ST_LIST : ST_RECORD;
+  return st;
+}
+
+/* Field `name` of record type `rec`: its type node, or NULL. */
+static AstNode *field_type(SType rec, Str name) {
+  if (rec.kind != ST_RECORD) return NULL;
+  for (uint32_t i = 0; i < rec.fields->n; i++) {
+    AstNode *f = rec.fields->items[i];
+    if (f->kind == AST_FIELD_DECL && str_eq(AST_AS(AstFieldDecl, f)->name.text, name))
+      return AST_AS(AstFieldDecl, f)->type;
+  }
+  return NULL;
+}
+
+static SType elem_type(SType list) {
+  if (list.kind != ST_LIST) return NO_TYPE;
+  list.kind = ST_RECORD;
+  return list;
+}
+
 /* ---- Expressions ------------------------------------------------------------------- */
 
 static void expr(Gen *g, AstNode *n);
@@ -514,7 +587,7 @@ static void record_entries(Gen *g, const AstList *items) {
       case AST_LET: {
         const AstNamed *f = AST_AS(AstNamed, e);
         expr(g, f->value);
-        emit(g, OP_STORE, bind_local(g, f->name.text), 0);
+        emit(g, OP_STORE, bind_local_typed(g, f->name.text, g->last_type), 0);
         break;
       }
       case AST_SPREAD:
@@ -537,13 +610,14 @@ static void record_entries(Gen *g, const AstList *items) {
 static void for_loop(Gen *g, AstNode *n) {
   const AstFor *f = AST_AS(AstFor, n);
   expr(g, f->iter);
+  SType elem = elem_type(g->last_type);
   g->pos = pos_of(g, n);
   Scope s = scope_open(g);
   uint32_t base = new_slot(g, STR_LIT("(list)"));
   new_slot(g, STR_LIT("(position)"));
   emit(g, OP_ITER_INIT, base, 0);
   uint32_t loop = emit(g, OP_ITER_NEXT, 0, base);
-  emit(g, OP_STORE, bind_local(g, f->var.text), 0);
+  emit(g, OP_STORE, bind_local_typed(g, f->var.text, elem), 0);
   if (f->index.text.ptr) {
     uint32_t idx = bind_local(g, f->index.text);
     emit(g, OP_LOAD, base + 1, 0);
@@ -628,7 +702,7 @@ static void match_expr(Gen *g, AstNode *n) {
 
 /* A key function `x => body` applied to every element of slot `list`:
 ** leaves the list of keys (stdlib.h: key functions are not closures). */
-static void key_list(Gen *g, uint32_t list, AstNode *lambda) {
+static void key_list(Gen *g, uint32_t list, AstNode *lambda, SType elem) {
   const AstNamed *l = AST_AS(AstNamed, lambda);
   Scope s = scope_open(g);
   emit(g, OP_LIST_BEGIN, 0, 0);
@@ -637,7 +711,7 @@ static void key_list(Gen *g, uint32_t list, AstNode *lambda) {
   emit(g, OP_LOAD, list, 0);
   emit(g, OP_ITER_INIT, base, 0);
   uint32_t loop = emit(g, OP_ITER_NEXT, 0, base);
-  emit(g, OP_STORE, bind_local(g, l->name.text), 0);
+  emit(g, OP_STORE, bind_local_typed(g, l->name.text, elem), 0);
   expr(g, l->value);
   emit(g, OP_LIST_PUSH, 0, 0);
   emit(g, OP_JUMP, loop, 0);
@@ -698,9 +772,11 @@ static void std_call(Gen *g, AstNode *n, int fn, const StdSig *sig) {
     if (given[j] && given[j]->kind == AST_LAMBDA) has_key = true;
   Scope s = scope_open(g);
   uint32_t list_slot = 0;
+  SType elem = NO_TYPE;
   if (has_key) {
     if (!given[0]) gen_error(g, n, "%s() needs its list", sig->name);
     expr(g, given[0]);
+    elem = elem_type(g->last_type);
     list_slot = new_slot(g, STR_LIT("(values)"));
     emit(g, OP_STORE, list_slot, 0);
   }
@@ -711,7 +787,7 @@ static void std_call(Gen *g, AstNode *n, int fn, const StdSig *sig) {
       emit(g, OP_LOAD, list_slot, 0);
     } else if (given[j] && given[j]->kind == AST_LAMBDA) {
       if (!has_key) gen_error(g, given[j], "a key function needs a list");
-      key_list(g, list_slot, given[j]);
+      key_list(g, list_slot, given[j], elem);
     } else if (given[j]) {
       expr(g, given[j]);
       if (prm->is_numeric) emit(g, OP_NUMERIC, 0, 0);
@@ -784,12 +860,14 @@ static void name_expr(Gen *g, AstNode *n) {
   for (size_t i = g->n_locals; i-- > 0;) {
     if (str_eq(g->locals[i].name, name)) {
       emit(g, OP_LOAD, g->locals[i].slot, 0);
+      g->last_type = g->locals[i].type;
       return;
     }
   }
   const Global *gl = find_global(g, name);
   if (gl && gl->kind == G_SLOT) {
     emit(g, OP_LOAD, gl->index, 0);
+    g->last_type = gl->type;
   } else if (gl && gl->kind == G_TABLE) {
     emit(g, OP_CONST, gl->index, 0);
   } else {
@@ -802,8 +880,13 @@ static void expr(Gen *g, AstNode *n) {
   DebugPos saved = g->pos;
   g->pos = pos_of(g, n);
   Value v;
+  SType type = NO_TYPE; /* what g->last_type becomes */
   switch ((AstKind)n->kind) {
-    case AST_NAME: name_expr(g, n); break;
+    case AST_NAME:
+      g->last_type = NO_TYPE;
+      name_expr(g, n);
+      type = g->last_type;
+      break;
     case AST_INT:
     case AST_DECIMAL:
     case AST_STRING:
@@ -833,9 +916,26 @@ static void expr(Gen *g, AstNode *n) {
       expr(g, f->object);
       g->pos = pos_of(g, n);
       emit(g, OP_FIELD, k_str(g, f->name.text), g->p->n_cache++);
+      SType obj = g->last_type;
+      AstNode *ft = field_type(obj, f->name.text);
+      if (ft && ft->kind == AST_TYPE_NAME) {
+        Str tn = AST_AS(AstText, ft)->text;
+        if (str_eq_cstr(tn, "money") || str_eq_cstr(tn, "decimal")) emit(g, OP_NUMERIC, 0, 0);
+        else if (str_eq_cstr(tn, "date") || str_eq_cstr(tn, "datetime")) emit(g, OP_TEMPORAL, 0, 0);
+      }
+      if (ft) type = stype_of(g, obj.system, ft);
       break;
     }
-    case AST_INDEX: binary(g, n, OP_INDEX); break;
+    case AST_INDEX: {
+      const AstBinary *b = AST_AS(AstBinary, n);
+      expr(g, b->left);
+      SType list = g->last_type;
+      expr(g, b->right);
+      g->pos = pos_of(g, n);
+      emit(g, OP_INDEX, 0, 0);
+      type = elem_type(list);
+      break;
+    }
     case AST_CALL: call_expr(g, n); break;
     case AST_NEG:
       expr(g, AST_AS(AstUnary, n)->operand);
@@ -880,8 +980,10 @@ static void expr(Gen *g, AstNode *n) {
       const AstBinary *b = AST_AS(AstBinary, n);
       expr(g, b->left);
       g->pos = pos_of(g, n);
+      type = g->last_type;
       uint32_t j = emit(g, OP_JUMP_IF_NOT_NULL, 0, 0);
       expr(g, b->right);
+      if (type.kind == ST_NONE) type = g->last_type;
       patch(g, j);
       break;
     }
@@ -916,6 +1018,7 @@ static void expr(Gen *g, AstNode *n) {
     default: gen_error(g, n, "%s cannot be used as a value here", ast_kind_name((AstKind)n->kind));
   }
   g->pos = saved;
+  g->last_type = type;
 }
 
 /* A block computing `n`; returns its number. */
@@ -1227,6 +1330,17 @@ static void gen_flow(Gen *g) {
     binding = t->binding.text.ptr ? t->binding.text : t->record.text;
   }
   add_global(g, binding, G_SLOT, program_add_slot(p, binding));
+  if (trig) {
+    const AstTrigger *t = AST_AS(AstTrigger, trig);
+    for (uint32_t i = 0; i < decls->n; i++) {
+      AstNode *d = decls->items[i];
+      if (d->kind == AST_USE && str_eq(AST_AS(AstUse, d)->name.text, t->connection.text)) {
+        Str system = AST_AS(AstUse, d)->system.text;
+        const AstList *fields = schema_record(g, system, t->record.text);
+        if (fields) g->globals[0].type = (SType){ST_RECORD, fields, system};
+      }
+    }
+  }
   for (uint32_t i = 0; i < decls->n; i++) {
     AstNode *d = decls->items[i];
     if (d->kind == AST_USE) {
@@ -1256,6 +1370,12 @@ static void gen_flow(Gen *g) {
       case AST_LET: {
         const AstNamed *l = AST_AS(AstNamed, d);
         uint32_t block = block_of(g, l->value);
+        /* A later use of the name sees what the schema says of its value. */
+        for (size_t k = g->n_globals; k-- > 0;)
+          if (g->globals[k].kind == G_SLOT && str_eq(g->globals[k].name, l->name.text)) {
+            g->globals[k].type = g->last_type;
+            break;
+          }
         ProgNode *node = program_add_node(p);
         node->kind = NODE_LET;
         node->name = program_str(p, l->name.text);
