@@ -61,6 +61,7 @@ bool status_from_name(const char *name, IexStatus *out) {
 void err_init(Err *e) {
   e->code = IEX_OK;
   e->http_status = 0;
+  e->retry_after_us = 0;
   e->location[0] = '\0';
   e->message[0] = '\0';
 }

@@ -13,6 +13,7 @@
 #define IEX_RUNTIME_STATUS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "common/util.h"
 
@@ -39,6 +40,9 @@ typedef enum StatusGroup {
 typedef struct Err {
   IexStatus code;     /* the code last set; IEX_OK when nothing failed */
   int http_status;    /* HTTP status of the answer behind it; 0 if none */
+  /* How long the answer asked us to wait (Retry-After of a 429 or 503,
+  ** runtime/retry.h parses it), in microseconds; 0 if it did not say. */
+  int64_t retry_after_us;
   char location[128]; /* "flows/shop.iexflow:22:14", or "" */
   char message[512];  /* what happened and what to do; "" if nothing */
 } Err;

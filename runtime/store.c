@@ -393,6 +393,16 @@ IexStatus store_run_renew(Store *s, int64_t run_id, const char *worker_id,
   return s->ops->run_renew(s, run_id, worker_id, lease_us, err);
 }
 
+IexStatus store_run_release_dead(Store *s,
+                                 bool (*is_dead)(void *ctx, const char *owner),
+                                 void *ctx, size_t *n_released, Err *err) {
+  size_t n = 0;
+  if (!is_dead) return err_set(err, IEX_E_MISUSE, "no is_dead function");
+  IexStatus rc = s->ops->run_release_dead(s, is_dead, ctx, &n, err);
+  if (n_released) *n_released = rc == IEX_OK ? n : 0;
+  return rc;
+}
+
 IexStatus store_run_finish(Store *s, int64_t run_id, const char *worker_id,
                            StoreRunStatus status, const StoreOutcome *outcome,
                            Err *err) {

@@ -388,6 +388,14 @@ IexStatus store_run_finish(Store *s, int64_t run_id, const char *worker_id,
 IexStatus store_run_retry(Store *s, int64_t run_id, const char *worker_id,
                           int64_t due_at_us, const StoreOutcome *outcome,
                           int64_t *next_id_out, Err *err);
+/* Free the leases of running runs whose worker is gone: for each distinct
+** lease owner, `is_dead(ctx, owner)` decides; a dead owner's runs become
+** claimable at once instead of when their lease expires (a restarted
+** `iex run` on the same machine need not wait out the lease of the
+** process that was killed). `*n_released` (may be NULL) counts the runs. */
+IexStatus store_run_release_dead(Store *s,
+                                 bool (*is_dead)(void *ctx, const char *owner),
+                                 void *ctx, size_t *n_released, Err *err);
 /* Run `id`. IEX_E_NOT_FOUND if none. */
 IexStatus store_run_get(Store *s, int64_t id, Arena *a, StoreRun *out,
                         Err *err);

@@ -88,6 +88,9 @@ struct StoreOps {
   IexStatus (*run_finish)(Store *s, int64_t run_id, const char *worker_id,
                           StoreRunStatus status, const StoreOutcome *outcome,
                           int64_t next_due_us, int64_t *next_id_out, Err *err);
+  IexStatus (*run_release_dead)(Store *s,
+                                bool (*is_dead)(void *ctx, const char *owner),
+                                void *ctx, size_t *n_released, Err *err);
   IexStatus (*run_get)(Store *s, int64_t id, Arena *a, StoreRun *out, Err *err);
   IexStatus (*run_list)(Store *s, int64_t transfer_id, Arena *a,
                         StoreRun **items, size_t *n_items, Err *err);

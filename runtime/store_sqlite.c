@@ -115,6 +115,8 @@ typedef enum SqlId {
   SQL_RUN_ADD_RETRY,
   SQL_RUN_GET,
   SQL_RUN_LIST,
+  SQL_RUN_OWNERS,
+  SQL_RUN_RELEASE,
   SQL_STAGE_ADD,
   SQL_STAGE_LIST,
   SQL_STAGE_LIST_TRANSFER,
@@ -269,6 +271,11 @@ static const char *const sql_text[SQL__COUNT] = {
         "INSERT INTO runs (transfer_id, revision_id, attempt, reason, status, "
         "due_at, created_at) SELECT transfer_id, revision_id, attempt + 1, "
         "'retry', 'queued', ?2, ?3 FROM runs WHERE id = ?1",
+    [SQL_RUN_OWNERS] = "SELECT DISTINCT lease_owner FROM runs "
+                       "WHERE status = 'running' AND lease_owner IS NOT NULL",
+    [SQL_RUN_RELEASE] =
+        "UPDATE runs SET lease_expires_at = 0 WHERE status = 'running' "
+        "AND lease_owner = ?1",
     [SQL_RUN_GET] = "SELECT " RUN_COLUMNS " WHERE r.id = ?1",
     [SQL_RUN_LIST] =
         "SELECT " RUN_COLUMNS " WHERE r.transfer_id = ?1 ORDER BY r.id",
@@ -1437,6 +1444,39 @@ static IexStatus sq_run_renew(Store *base, int64_t run_id,
   return tx_end(s, &tx, rc, err);
 }
 
+static IexStatus sq_run_release_dead(Store *base,
+                                    bool (*is_dead)(void *, const char *),
+                                    void *ctx, size_t *n_released, Err *err) {
+  SqliteStore *s = sq(base);
+  sqlite3_stmt *st = NULL;
+  Tx tx;
+  Arena a;
+  arena_init(&a);
+  const char **owners = NULL;
+  size_t n = 0, cap = 0;
+  IexStatus rc = tx_begin(s, &tx, err);
+  if (rc == IEX_OK) rc = use(s, SQL_RUN_OWNERS, &st, err);
+  bool row = true;
+  while (rc == IEX_OK && row) {
+    rc = step(s, st, "listing lease owners", &row, err);
+    if (rc == IEX_OK && row) VEC_PUSH(owners, n, cap, col_text(st, 0, &a));
+  }
+  release(st);
+  for (size_t i = 0; rc == IEX_OK && i < n; i++) {
+    if (!is_dead(ctx, owners[i])) continue;
+    rc = use(s, SQL_RUN_RELEASE, &st, err);
+    if (rc == IEX_OK) {
+      bind_text(st, 1, owners[i]);
+      rc = run(s, st, "releasing the leases of a dead worker", err);
+    }
+    if (rc == IEX_OK) *n_released += (size_t)sqlite3_changes(s->db);
+    release(st);
+  }
+  free(owners);
+  arena_fini(&a);
+  return tx_end(s, &tx, rc, err);
+}
+
 static IexStatus sq_run_finish(Store *base, int64_t run_id,
                                const char *worker_id, StoreRunStatus status,
                                const StoreOutcome *outcome, int64_t next_due_us,
@@ -1932,6 +1972,7 @@ static const StoreOps sqlite_ops = {
     .run_claim = sq_run_claim,
     .run_renew = sq_run_renew,
     .run_finish = sq_run_finish,
+    .run_release_dead = sq_run_release_dead,
     .run_get = sq_run_get,
     .run_list = sq_run_list,
     .transfers_failed = sq_transfers_failed,

@@ -1,0 +1,354 @@
+/*
+** `iex integration add|list|show|activate|deactivate` and
+** `iex settings get|set`: what an integration is and how it is set up.
+*/
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/util.h"
+#include "runtime/cli.h"
+#include "runtime/clock.h"
+#include "runtime/cmd_common.h"
+#include "runtime/executor.h"
+#include "runtime/json_value.h"
+#include "runtime/secrets.h"
+#include "runtime/settings.h"
+
+#define MAX_FLOW_BYTES ((size_t)64 * 1024 * 1024)
+
+/* The connections JSON from --connections: a file, or inline JSON. Every
+** member of a connection's "secrets" must be a reference. */
+static char *read_connections(const char *arg, Arena *a) {
+  char *text;
+  if (arg[0] == '{') {
+    text = arena_strndup(a, arg, strlen(arg));
+  } else {
+    char why[256];
+    size_t len;
+    char *buf = read_file(arg, 1 << 20, &len, why, sizeof why);
+    if (!buf) {
+      fprintf(stderr, "iex integration: cannot read %s: %s\n", arg, why);
+      return NULL;
+    }
+    text = arena_strndup(a, buf, len);
+    free(buf);
+  }
+  Value v;
+  JsonvError je;
+  if (!jsonv_decode(a, str_from_cstr(text), NULL, &v, &je) ||
+      value_kind(v) != VAL_RECORD) {
+    fprintf(stderr, "iex integration: the connections must be a JSON object "
+                    "of connections by alias\n");
+    return NULL;
+  }
+  for (uint32_t i = 0; i < v.len; i++) {
+    const Field *c = value_field_at(v, i);
+    const Value *sec = value_kind(c->value) == VAL_RECORD
+                           ? value_field(c->value, STR_LIT("secrets"), NULL)
+                           : NULL;
+    for (uint32_t j = 0; sec && value_kind(*sec) == VAL_RECORD && j < sec->len;
+         j++) {
+      const Field *f = value_field_at(*sec, j);
+      Str ref = value_kind(f->value) == VAL_STRING ? value_as_str(f->value)
+                                                   : STR_LIT("");
+      if (!secret_is_reference(arena_strndup(a, ref.ptr, ref.len))) {
+        /* Never echo the value: it may be the secret itself. */
+        fprintf(stderr,
+                "iex integration: connection %.*s, secret %.*s: give a "
+                "reference (env:NAME or file:/path), not the value\n",
+                STR_FMT(c->key), STR_FMT(f->key));
+        return NULL;
+      }
+    }
+  }
+  return text;
+}
+
+static int integration_add(int argc, char **argv) {
+  const char *flow_path = cmd_option(&argc, argv, "flow");
+  const char *conns = cmd_option(&argc, argv, "connections");
+  const char *from = cmd_option(&argc, argv, "activate-at");
+  bool inactive = cmd_flag(&argc, argv, "inactive");
+  Store *s = cmd_open_store("integration", &argc, argv);
+  if (!s) return 2;
+  int status = 2;
+  Arena a;
+  arena_init(&a);
+  char *bytes = NULL;
+  Flow flow;
+  memset(&flow, 0, sizeof flow);
+  if (cmd_unknown_option(argc, argv) || argc != 2 || !flow_path ||
+      !*flow_path) {
+    cli_usage_error("integration", "add NAME --flow FILE.iexb [--connections "
+                                   "FILE|JSON] [--activate-at TIME] [--inactive]");
+    goto out;
+  }
+  char why[256];
+  size_t len;
+  bytes = read_file(flow_path, MAX_FLOW_BYTES, &len, why, sizeof why);
+  if (!bytes) {
+    fprintf(stderr, "iex integration: cannot read %s: %s\n", flow_path, why);
+    goto out;
+  }
+  Err err;
+  err_init(&err);
+  if (flow_load(str_make(bytes, len), flow_path, &flow, &err) != IEX_OK) {
+    fprintf(stderr, "iex integration: %s\n", err_text(&err));
+    status = 1;
+    goto out;
+  }
+  const char *cj = conns ? read_connections(conns, &a) : "{}";
+  if (!cj) goto out;
+  int64_t at = clock_now_us(NULL);
+  if (from && !cmd_parse_time(from, &at)) {
+    fprintf(stderr, "iex integration: --activate-at `%s` is not a date or "
+                    "date-time\n", from);
+    goto out;
+  }
+  char hash[32];
+  snprintf(hash, sizeof hash, "%016llx",
+           (unsigned long long)hash_bytes(bytes, len));
+  StoreIntegrationNew in = {.name = argv[1],
+                            .iexb = str_make(bytes, len),
+                            .iexb_hash = hash,
+                            .connections_json = cj,
+                            .activated_at_us = at,
+                            .is_active = !inactive};
+  int64_t id;
+  if (store_integration_add(s, &in, &id, &err) != IEX_OK) {
+    fprintf(stderr, "iex integration: %s\n", err_text(&err));
+    status = 1;
+    goto out;
+  }
+  printf("added integration %s (id %lld, flow %s, %s)\n", argv[1],
+         (long long)id, flow.info.name, inactive ? "inactive" : "active");
+  status = 0;
+out:
+  flow_close(&flow);
+  free(bytes);
+  arena_fini(&a);
+  store_close(s);
+  return status;
+}
+
+static int integration_list(int argc, char **argv) {
+  bool json = cmd_flag(&argc, argv, "json");
+  Store *s = cmd_open_store("integration", &argc, argv);
+  if (!s) return 2;
+  if (argc != 1 || cmd_unknown_option(argc, argv)) {
+    store_close(s);
+    return cli_usage_error("integration", "list takes only --json");
+  }
+  Arena a;
+  arena_init(&a);
+  StoreIntegration *items;
+  size_t n;
+  Err err;
+  err_init(&err);
+  int status = 0;
+  if (store_integration_list(s, &a, &items, &n, &err) != IEX_OK) {
+    fprintf(stderr, "iex integration: %s\n", err_text(&err));
+    status = 2;
+  } else {
+    if (json) printf("[");
+    for (size_t i = 0; i < n; i++) {
+      char at[CLOCK_TEXT_SIZE];
+      clock_format_utc(items[i].activated_at_us, at, sizeof at);
+      if (json)
+        printf("%s{\"id\":%lld,\"name\":\"%s\",\"active\":%s,"
+               "\"activated_at\":\"%s\",\"flow_hash\":\"%s\"}",
+               i ? "," : "", (long long)items[i].id, items[i].name,
+               items[i].is_active ? "true" : "false", at,
+               items[i].iexb_hash ? items[i].iexb_hash : "");
+      else
+        printf("%-24s %-8s since %s\n", items[i].name,
+               items[i].is_active ? "active" : "inactive", at);
+    }
+    if (json) printf("]\n");
+  }
+  arena_fini(&a);
+  store_close(s);
+  return status;
+}
+
+static int integration_show(int argc, char **argv) {
+  Store *s = cmd_open_store("integration", &argc, argv);
+  if (!s) return 2;
+  if (argc != 2 || cmd_unknown_option(argc, argv)) {
+    store_close(s);
+    return cli_usage_error("integration", "show NAME");
+  }
+  Arena a;
+  arena_init(&a);
+  StoreIntegration ig;
+  int status = 1;
+  if (cmd_find_integration(s, "integration", argv[1], &a, &ig)) {
+    char at[CLOCK_TEXT_SIZE];
+    clock_format_utc(ig.activated_at_us, at, sizeof at);
+    Flow flow;
+    Err err;
+    err_init(&err);
+    bool loaded = flow_load(ig.iexb, ig.name, &flow, &err) == IEX_OK;
+    printf("integration %s (id %lld)\n", ig.name, (long long)ig.id);
+    printf("  status:      %s\n", ig.is_active ? "active" : "inactive");
+    printf("  activated:   %s\n", at);
+    printf("  flow:        %s (hash %s)\n", loaded ? flow.info.name : "?",
+           ig.iexb_hash ? ig.iexb_hash : "-");
+    printf("  connections:\n");
+    cmd_print_json(ig.connections_json, "    ");
+    if (loaded) {
+      const char *stored = NULL;
+      store_settings_get(s, ig.id, &a, &stored, NULL);
+      Value vals;
+      printf("  settings:\n");
+      if (settings_values(s, ig.id, flow.info.settings, flow.info.n_settings,
+                          &a, &vals, &err) == IEX_OK)
+        for (uint32_t i = 0; i < vals.len; i++) {
+          const Field *f = value_field_at(vals, i);
+          Buf b;
+          buf_init(&b, 0);
+          jsonv_encode(f->value, &b, NULL);
+          printf("    %-28.*s %s%s\n", STR_FMT(f->key), buf_cstr(&b),
+                 settings_is_set(stored, flow.info.settings[i].name, &a)
+                     ? ""
+                     : "  (default)");
+          buf_fini(&b);
+        }
+      flow_close(&flow);
+    }
+    status = 0;
+  }
+  arena_fini(&a);
+  store_close(s);
+  return status;
+}
+
+static int integration_activate(int argc, char **argv, bool on) {
+  const char *from = on ? cmd_option(&argc, argv, "from") : NULL;
+  Store *s = cmd_open_store("integration", &argc, argv);
+  if (!s) return 2;
+  if (argc != 2 || cmd_unknown_option(argc, argv)) {
+    store_close(s);
+    return cli_usage_error("integration", on ? "activate NAME [--from TIME]"
+                                             : "deactivate NAME");
+  }
+  int64_t at = 0;
+  if (from && !cmd_parse_time(from, &at)) {
+    store_close(s);
+    return cli_usage_error("integration", "--from `%s` is not a date", from);
+  }
+  Arena a;
+  arena_init(&a);
+  StoreIntegration ig;
+  int status = 1;
+  Err err;
+  err_init(&err);
+  if (cmd_find_integration(s, "integration", argv[1], &a, &ig)) {
+    IexStatus rc = on ? store_integration_activate(s, ig.id, at, &err)
+                      : store_integration_deactivate(s, ig.id, &err);
+    if (rc == IEX_OK) {
+      printf("%s %s\n", on ? "activated" : "deactivated", ig.name);
+      status = 0;
+    } else {
+      fprintf(stderr, "iex integration: %s\n", err_text(&err));
+    }
+  }
+  arena_fini(&a);
+  store_close(s);
+  return status;
+}
+
+int cmd_integration(int argc, char **argv) {
+  if (argc < 2)
+    return cli_usage_error("integration", "which: add, list, show, activate, "
+                                          "deactivate?");
+  const char *sub = argv[1];
+  /* The subcommand's argv: argv[0] is the subcommand. */
+  if (strcmp(sub, "add") == 0) return integration_add(argc - 1, argv + 1);
+  if (strcmp(sub, "list") == 0) return integration_list(argc - 1, argv + 1);
+  if (strcmp(sub, "show") == 0) return integration_show(argc - 1, argv + 1);
+  if (strcmp(sub, "activate") == 0)
+    return integration_activate(argc - 1, argv + 1, true);
+  if (strcmp(sub, "deactivate") == 0)
+    return integration_activate(argc - 1, argv + 1, false);
+  return cli_usage_error("integration", "no subcommand `%s`", sub);
+}
+
+/* ---- iex settings -------------------------------------------------------- */
+
+int cmd_settings(int argc, char **argv) {
+  if (argc < 3)
+    return cli_usage_error("settings", "give get or set, and the integration");
+  const char *sub = argv[1];
+  bool get = strcmp(sub, "get") == 0, set = strcmp(sub, "set") == 0;
+  if (!get && !set) return cli_usage_error("settings", "no subcommand `%s`", sub);
+  argc--;
+  argv++;
+  Store *s = cmd_open_store("settings", &argc, argv);
+  if (!s) return 2;
+  if (cmd_unknown_option(argc, argv) || (get && (argc < 2 || argc > 3)) ||
+      (set && argc != 4)) {
+    store_close(s);
+    return cli_usage_error("settings", get ? "get INTEGRATION [NAME]"
+                                           : "set INTEGRATION NAME VALUE");
+  }
+  Arena a;
+  arena_init(&a);
+  StoreIntegration ig;
+  Flow flow;
+  memset(&flow, 0, sizeof flow);
+  Err err;
+  err_init(&err);
+  int status = 1;
+  if (!cmd_find_integration(s, "settings", argv[1], &a, &ig)) goto out;
+  if (flow_load(ig.iexb, ig.name, &flow, &err) != IEX_OK) {
+    fprintf(stderr, "iex settings: %s\n", err_text(&err));
+    goto out;
+  }
+  const FlowSetting *decl = flow.info.settings;
+  size_t n = flow.info.n_settings;
+  if (set) {
+    if (settings_set(s, ig.id, decl, n, argv[2], argv[3], &err) != IEX_OK) {
+      fprintf(stderr, "iex settings: %s\n", err_text(&err));
+      goto out;
+    }
+    printf("%s.%s = %s\n", ig.name, argv[2], argv[3]);
+    status = 0;
+    goto out;
+  }
+  if (argc == 3 && !setting_find(decl, n, argv[2])) {
+    settings_set(s, ig.id, decl, n, argv[2], "", &err); /* for the message */
+    fprintf(stderr, "iex settings: %s\n", err_text(&err));
+    goto out;
+  }
+  const char *stored = NULL;
+  Value vals;
+  if (store_settings_get(s, ig.id, &a, &stored, &err) != IEX_OK ||
+      settings_values(s, ig.id, decl, n, &a, &vals, &err) != IEX_OK) {
+    fprintf(stderr, "iex settings: %s\n", err_text(&err));
+    goto out;
+  }
+  for (uint32_t i = 0; i < vals.len; i++) {
+    const Field *f = value_field_at(vals, i);
+    if (argc == 3 && !str_eq_cstr(f->key, argv[2])) continue;
+    Buf b;
+    buf_init(&b, 0);
+    jsonv_encode(f->value, &b, NULL);
+    if (argc == 3)
+      printf("%s\n", buf_cstr(&b));
+    else
+      printf("%-28s = %-20s %s%s  %s\n", decl[i].name, buf_cstr(&b),
+             setting_type_text(&decl[i], &a),
+             settings_is_set(stored, decl[i].name, &a) ? "" : ", default",
+             decl[i].doc ? decl[i].doc : "");
+    buf_fini(&b);
+  }
+  status = 0;
+out:
+  flow_close(&flow);
+  arena_fini(&a);
+  store_close(s);
+  return status;
+}

@@ -1,0 +1,228 @@
+/*
+** Typed settings checked against the flow's declarations
+** (runtime/settings.h). JSON goes through runtime/json_value.h so that
+** money stays an exact decimal.
+*/
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/decimal.h"
+#include "runtime/json_value.h"
+#include "runtime/settings.h"
+
+const char *setting_type_text(const FlowSetting *s, Arena *a) {
+  switch (s->type) {
+  case SETTING_STRING: return "string";
+  case SETTING_INT: return "int";
+  case SETTING_MONEY: return "money";
+  case SETTING_BOOL: return "bool";
+  case SETTING_TABLE: return "table";
+  case SETTING_CHOICE: {
+    Buf b;
+    buf_init(&b, 0);
+    for (size_t i = 0; i < s->n_choices; i++)
+      buf_printf(&b, "%s%s", i ? " | " : "", s->choices[i]);
+    char *t = arena_strndup(a, buf_cstr(&b), b.len);
+    buf_fini(&b);
+    return t;
+  }
+  }
+  return "?";
+}
+
+const FlowSetting *setting_find(const FlowSetting *decl, size_t n,
+                                const char *name) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(decl[i].name, name) == 0) return &decl[i];
+  return NULL;
+}
+
+/* `text` as a JSON string literal, in `a`. */
+static const char *quoted_json(const char *text, Arena *a) {
+  Value v = value_string(text, strlen(text));
+  Buf b;
+  buf_init(&b, 0);
+  const char *out = NULL;
+  if (jsonv_encode(v, &b, NULL)) out = arena_strndup(a, buf_cstr(&b), b.len);
+  buf_fini(&b);
+  return out;
+}
+
+IexStatus setting_parse(const FlowSetting *s, const char *text, Arena *a,
+                        const char **json_out, Err *err) {
+  const char *type = setting_type_text(s, a);
+  switch (s->type) {
+  case SETTING_STRING:
+    *json_out = quoted_json(text, a);
+    if (!*json_out)
+      return err_set(err, IEX_E_INVALID,
+                     "setting %s: the value is not valid UTF-8", s->name);
+    return IEX_OK;
+  case SETTING_INT: {
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (!*text || *end || errno)
+      return err_set(err, IEX_E_INVALID,
+                     "setting %s is an int; `%s` is not a whole number",
+                     s->name, text);
+    *json_out = arena_printf(a, "%lld", v);
+    return IEX_OK;
+  }
+  case SETTING_MONEY: {
+    Decimal d;
+    if (decimal_parse(str_from_cstr(text), &d, NULL) != DECIMAL_OK)
+      return err_set(err, IEX_E_INVALID,
+                     "setting %s is money; `%s` is not an amount like 0.05",
+                     s->name, text);
+    char buf[DECIMAL_TEXT_SIZE];
+    decimal_format(d, buf);
+    *json_out = arena_strndup(a, buf, strlen(buf));
+    return IEX_OK;
+  }
+  case SETTING_BOOL:
+    if (strcmp(text, "true") == 0 || strcmp(text, "false") == 0) {
+      *json_out = text[0] == 't' ? "true" : "false";
+      return IEX_OK;
+    }
+    return err_set(err, IEX_E_INVALID,
+                   "setting %s is a bool; `%s` is not one of: true, false",
+                   s->name, text);
+  case SETTING_CHOICE:
+    for (size_t i = 0; i < s->n_choices; i++)
+      if (strcmp(s->choices[i], text) == 0) {
+        *json_out = quoted_json(text, a);
+        return IEX_OK;
+      }
+    {
+      Buf b;
+      buf_init(&b, 0);
+      for (size_t i = 0; i < s->n_choices; i++)
+        buf_printf(&b, "%s%s", i ? ", " : "", s->choices[i]);
+      err_set(err, IEX_E_INVALID,
+              "setting %s: `%s` is not allowed; allowed values: %s", s->name,
+              text, buf_cstr(&b));
+      buf_fini(&b);
+      return IEX_E_INVALID;
+    }
+  case SETTING_TABLE: {
+    Value v;
+    JsonvError je;
+    if (!jsonv_decode(a, str_from_cstr(text), NULL, &v, &je) ||
+        value_kind(v) != VAL_RECORD)
+      return err_set(err, IEX_E_INVALID,
+                     "setting %s is a %s; give it as a JSON object like "
+                     "{\"key\": 1}",
+                     s->name, type);
+    *json_out = arena_strndup(a, text, strlen(text));
+    return IEX_OK;
+  }
+  }
+  return err_set(err, IEX_E_INTERNAL, "setting %s has an unknown type",
+                 s->name);
+}
+
+/* The stored settings object, decoded; an empty record when none. */
+static IexStatus stored_values(Store *st, int64_t integration_id, Arena *a,
+                               Value *out, Err *err) {
+  const char *json;
+  IexStatus rc = store_settings_get(st, integration_id, a, &json, err);
+  if (rc != IEX_OK) return rc;
+  JsonvError je;
+  if (!jsonv_decode(a, str_from_cstr(json), NULL, out, &je) ||
+      value_kind(*out) != VAL_RECORD)
+    return err_set(err, IEX_E_INVALID_JSON,
+                   "the stored settings of integration %lld are not an "
+                   "object",
+                   (long long)integration_id);
+  return IEX_OK;
+}
+
+static void list_names(const FlowSetting *decl, size_t n, Buf *b) {
+  for (size_t i = 0; i < n; i++)
+    buf_printf(b, "%s%s", i ? ", " : "", decl[i].name);
+  if (n == 0) buf_puts(b, "(none)");
+}
+
+IexStatus settings_set(Store *st, int64_t integration_id,
+                       const FlowSetting *decl, size_t n, const char *name,
+                       const char *text, Err *err) {
+  const FlowSetting *s = setting_find(decl, n, name);
+  if (!s) {
+    Buf b;
+    buf_init(&b, 0);
+    list_names(decl, n, &b);
+    err_set(err, IEX_E_INVALID,
+            "the flow declares no setting `%s`; its settings: %s", name,
+            buf_cstr(&b));
+    buf_fini(&b);
+    return IEX_E_INVALID;
+  }
+  Arena a;
+  arena_init(&a);
+  const char *json;
+  Value old, nv;
+  IexStatus rc = setting_parse(s, text, &a, &json, err);
+  if (rc == IEX_OK) rc = stored_values(st, integration_id, &a, &old, err);
+  if (rc == IEX_OK && !jsonv_decode(&a, str_from_cstr(json), NULL, &nv, NULL))
+    rc = err_set(err, IEX_E_INTERNAL, "setting %s: bad JSON made", name);
+  if (rc == IEX_OK) {
+    RecordBuilder rb;
+    record_builder_init(&rb, &a, old.len + 1);
+    bool replaced = false;
+    for (uint32_t i = 0; i < old.len; i++) {
+      const Field *f = value_field_at(old, i);
+      if (str_eq_cstr(f->key, name)) {
+        record_builder_add(&rb, f->key, nv);
+        replaced = true;
+      } else {
+        record_builder_add(&rb, f->key, f->value);
+      }
+    }
+    if (!replaced) record_builder_add(&rb, str_from_cstr(name), nv);
+    Value rec = record_builder_finish(&rb);
+    Buf b;
+    buf_init(&b, 0);
+    if (!jsonv_encode(rec, &b, NULL))
+      rc = err_set(err, IEX_E_INTERNAL, "setting %s: cannot encode", name);
+    else
+      rc = store_settings_set(st, integration_id, buf_cstr(&b), err);
+    buf_fini(&b);
+  }
+  arena_fini(&a);
+  return rc;
+}
+
+IexStatus settings_values(Store *st, int64_t integration_id,
+                          const FlowSetting *decl, size_t n, Arena *a,
+                          Value *out, Err *err) {
+  Value stored;
+  IexStatus rc = stored_values(st, integration_id, a, &stored, err);
+  if (rc != IEX_OK) return rc;
+  RecordBuilder rb;
+  record_builder_init(&rb, a, (uint32_t)n);
+  for (size_t i = 0; i < n; i++) {
+    Str key = str_from_cstr(decl[i].name);
+    const Value *v = value_field(stored, key, NULL);
+    Value dv = value_null();
+    if (!v && decl[i].default_json &&
+        !jsonv_decode(a, str_from_cstr(decl[i].default_json), NULL, &dv, NULL))
+      return err_set(err, IEX_E_INVALID,
+                     "the default of setting %s is not valid JSON",
+                     decl[i].name);
+    record_builder_add(&rb, key, v ? *v : dv);
+  }
+  *out = record_builder_finish(&rb);
+  return IEX_OK;
+}
+
+bool settings_is_set(const char *stored_json, const char *name, Arena *a) {
+  Value v;
+  if (!stored_json ||
+      !jsonv_decode(a, str_from_cstr(stored_json), NULL, &v, NULL) ||
+      value_kind(v) != VAL_RECORD)
+    return false;
+  return value_field(v, str_from_cstr(name), NULL) != NULL;
+}
