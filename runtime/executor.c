@@ -13,6 +13,7 @@
 #include "common/buf.h"
 #include "common/datetime.h"
 #include "common/util.h"
+#include "connectors/http.h"
 #include "runtime/crash.h"
 #include "runtime/effects.h"
 #include "runtime/executor.h"
@@ -85,6 +86,7 @@ struct Executor {
   int64_t override_transfer;
   Flow *override;
   StoreRunStatus last_status; /* of the last run run_one ended */
+  HttpClient *http;           /* made at the first call that needs it */
 };
 
 Executor *executor_new(Store *store, const ExecutorOptions *opt) {
@@ -124,6 +126,7 @@ void executor_free(Executor *x) {
   }
   free(x->loaded);
   free(x->conns);
+  http_client_free(x->http);
   free(x);
 }
 
@@ -552,8 +555,9 @@ static HostAnswer host_operation(void *ctx, const OpCall *call, Value *result,
   const char *system = conf_text(*conf, "system", a);
   if (!system) system = arena_strndup(a, call->system.ptr, call->system.len);
   const Connector *c = x->opt.find_connector ? x->opt.find_connector(system)
-                                             : NULL;
+                                             : connector_find(system);
   if (!c) c = executor_builtin_connector(system);
+  if (c && c != &connector_ledger && !x->http) x->http = http_client_new(NULL);
   const ConnectorOp *op = c ? find_op(c, call->operation) : NULL;
   if (!op) {
     err_set(err, IEX_E_INVALID, "%s %s: this iex has no %s%.*s",
@@ -590,7 +594,7 @@ static HostAnswer host_operation(void *ctx, const OpCall *call, Value *result,
                      .secret_names = secrets.names,
                      .secret_values = (const char *const *)secrets.values,
                      .n_secrets = secrets.n,
-                     .http = NULL};
+                     .http = x->http};
   char op_name[128];
   snprintf(op_name, sizeof op_name, "%.*s", STR_FMT(call->operation));
   bool writes = call->effect == OP_WRITES || op->effect == OP_WRITES;

@@ -103,7 +103,8 @@ typedef struct ExecutorOptions {
   ** are repeated later instead of sending again (search lags in some
   ** systems); 0: send again after the first miss. */
   int64_t reconcile_window_us;
-  /* Connector lookup; NULL: the connectors linked into iex. */
+  /* Connector lookup; NULL: connector_find() (connectors/registry.def),
+  ** then the runtime's own (executor_builtin_connector). */
   const Connector *(*find_connector)(const char *system);
   const char *notify_to;   /* who is told of failures; NULL: "operator" */
   bool quiet;              /* no progress lines on stderr */
