@@ -649,6 +649,10 @@ static IexStatus classify(const Connection *conn, Arena *a, const HttpRequest *r
                  st, reason ? ": " : "", reason ? reason : "");
   }
   buf_fini(&why);
+  /* The scheduler waits as long as the system asked (429, 503), not its
+  ** own backoff: runtime/retry.h reads this. */
+  if (err && (st == 429 || st == 503) && ans->retry_after_ms > 0)
+    err->retry_after_us = ans->retry_after_ms * 1000;
   if (err) err->http_status = (int)st;
   return rc;
 }

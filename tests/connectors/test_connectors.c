@@ -255,6 +255,8 @@ TEST(shopify_429_reports_retry_after) {
   CHECK_EQ_INT(err.http_status, 429);
   CHECK_MSG(err, "rate limiting");
   CHECK_MSG(err, "2000 ms");
+  /* The executor's scheduler waits what the system asked for. */
+  CHECK_EQ_INT(err.retry_after_us, 2000000);
   HttpRequest req = {.style = HTTP_STYLE_SHOPIFY, .method = "GET", .url = "/shop.json",
                      .body = value_null(), .what = "the shop"};
   HttpAnswer ans;
