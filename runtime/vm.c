@@ -23,7 +23,8 @@
 
 /* The stdlib's registry, referenced weakly: until stdlib/ is linked into
 ** the program the table is absent (NULL) and calls fail with a message,
-** so the VM builds and runs flows that call nothing before it exists. */
+** so the VM builds and runs flows that call nothing before it exists.
+** runtime/module.mk asks the linker for it once stdlib/ is in the tree. */
 extern const StdEntry std_functions[STD__COUNT] __attribute__((weak));
 
 /* Longest text shown of a value in an error message. */
