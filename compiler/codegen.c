@@ -1349,6 +1349,18 @@ static void gen_flow(Gen *g) {
       Global *gl = &g->globals[g->n_globals - 1];
       gl->is_lua = (d->flags & AST_FLAG_LUA) != 0;
       gl->system = gl->is_lua ? str_make("", 0) : u->system.text;
+      ProgUse *pu = program_add_use(p);
+      pu->name = program_str(p, u->name.text);
+      pu->system = program_str(p, gl->system);
+      if (gl->is_lua && u->lua_file && u->lua_file->kind == AST_STRING) {
+        Str lua_file = AST_AS(AstText, u->lua_file)->text;
+        size_t len;
+        char *text = read_beside(g, d, lua_file, &len);
+        pu = &p->uses[p->n_uses - 1];
+        pu->lua_file = program_str(p, lua_file);
+        pu->lua_source = program_str(p, str_make(text, len));
+        free(text);
+      }
     } else if (d->kind == AST_SETTING) {
       setting_decl(g, d);
     } else if (d->kind == AST_LET) {

@@ -52,6 +52,7 @@ void program_free(Program *p) {
   if (!p) return;
   for (uint32_t i = 0; i < p->n_tests; i++) free(p->tests[i].entries);
   free(p->settings);
+  free(p->uses);
   free(p->consts);
   free(p->code);
   free(p->debug);
@@ -121,6 +122,13 @@ ProgSetting *program_add_setting(Program *p) {
   memset(s, 0, sizeof *s);
   s->default_k = PROG_NONE;
   return s;
+}
+
+ProgUse *program_add_use(Program *p) {
+  p->uses = grow(p->uses, &p->cap_uses, p->n_uses, sizeof *p->uses);
+  ProgUse *u = &p->uses[p->n_uses++];
+  memset(u, 0, sizeof *u);
+  return u;
 }
 
 ProgNode *program_add_node(Program *p) {
@@ -248,6 +256,14 @@ static void write_payload(const Program *p, Buf *b) {
   put_str(b, t->where_text);
   put_u32(b, t->updates);
   put_pos(b, t->pos);
+
+  put_u32(b, p->n_uses);
+  for (uint32_t i = 0; i < p->n_uses; i++) {
+    put_str(b, p->uses[i].name);
+    put_str(b, p->uses[i].system);
+    put_str(b, p->uses[i].lua_file);
+    put_str(b, p->uses[i].lua_source);
+  }
 
   put_u32(b, p->n_consts);
   for (uint32_t i = 0; i < p->n_consts; i++) put_value(b, p->consts[i]);
@@ -500,7 +516,16 @@ static void read_payload(Reader *r) {
   t->updates = get_u32(r);
   t->pos = get_pos(r);
 
-  uint32_t n = get_count(r, 1);
+  uint32_t n = get_count(r, 16);
+  for (uint32_t i = 0; i < n && !r->failed; i++) {
+    ProgUse *u = program_add_use(p);
+    u->name = get_str(r);
+    u->system = get_str(r);
+    u->lua_file = get_str(r);
+    u->lua_source = get_str(r);
+  }
+
+  n = get_count(r, 1);
   p->consts = xcalloc(n + 1, sizeof *p->consts);
   p->cap_consts = n + 1;
   for (uint32_t i = 0; i < n && !r->failed; i++) p->consts[p->n_consts++] = get_value(r, 0);
@@ -939,6 +964,14 @@ void program_disasm(const Program *p, Buf *out) {
     else buf_printf(out, " reaches (%.*s)", STR_FMT(t->stage_field));
     if (t->where_text.len) buf_printf(out, " where %.*s", STR_FMT(t->where_text));
     buf_puts(out, "\n");
+  }
+  for (uint32_t i = 0; i < p->n_uses; i++) {
+    const ProgUse *u = &p->uses[i];
+    if (u->lua_file.len)
+      buf_printf(out, "use %.*s: lua \"%.*s\" (%zu bytes)\n", STR_FMT(u->name), STR_FMT(u->lua_file),
+                 u->lua_source.len);
+    else
+      buf_printf(out, "use %.*s: %.*s\n", STR_FMT(u->name), STR_FMT(u->system));
   }
   for (uint32_t i = 0; i < p->n_settings; i++) {
     const ProgSetting *s = &p->settings[i];

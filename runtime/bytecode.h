@@ -118,6 +118,16 @@ typedef struct ProgNode {
   DebugPos pos;     /* of the declaration */
 } ProgNode;
 
+/* A connection the flow declares (`use NAME: SYSTEM` or `use NAME: lua
+** "FILE"`). A Lua file's text is kept in the program, so a compiled flow
+** needs nothing but itself; CALL_LUA names functions "NAME.function". */
+typedef struct ProgUse {
+  Str name;       /* "books", "helpers" */
+  Str system;     /* "economic"; "" for Lua */
+  Str lua_file;   /* "helpers.lua" as written, or "" */
+  Str lua_source; /* the file's text, or "" */
+} ProgUse;
+
 typedef struct ProgTrigger {
   Str connection;   /* "shop" */
   Str system;       /* "shopify" */
@@ -167,6 +177,7 @@ typedef struct Program {
   uint8_t rounding;      /* Rounding of the flow */
   bool has_trigger;
   ProgTrigger trigger;
+  ProgUse *uses;         uint32_t n_uses, cap_uses;
   ProgSetting *settings; uint32_t n_settings, cap_settings;
   Value *consts;         uint32_t n_consts, cap_consts;
   Instr *code;           uint32_t n_code, cap_code;
@@ -200,6 +211,7 @@ uint32_t program_emit(Program *p, Opcode op, uint32_t a, uint16_t b, DebugPos po
 uint32_t program_add_slot(Program *p, Str name);
 /* New zeroed entries, with PROG_NONE in their block fields. */
 ProgSetting *program_add_setting(Program *p);
+ProgUse *program_add_use(Program *p);
 ProgNode *program_add_node(Program *p);
 ProgTest *program_add_test(Program *p);
 ProgTestEntry *program_add_test_entry(Program *p, ProgTest *t);

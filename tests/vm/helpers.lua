@@ -1,0 +1,3 @@
+function normalize_phone(p, cc)
+  return p
+end
