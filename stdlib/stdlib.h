@@ -74,4 +74,40 @@ extern const StdEntry std_functions[STD__COUNT];
 /* The entry named `name`, or NULL. */
 const StdEntry *std_lookup(Str name);
 
+/* The implementations, one per line of stdlib.def (in stdlib/<family>.c).
+** The VM calls them through std_functions; tests call them directly. */
+#define FN(name, family, signature, doc) bool std_##name(StdCall *call, Value *out);
+#include "stdlib/stdlib.def"
+#undef FN
+
+/* ---- Limits ------------------------------------------------------------
+** Every function bounds what it builds, so that no input (a pad width of
+** a billion, a replace that multiplies the text) can take more memory
+** than this; going over is an error naming the limit. The record's
+** arena limit applies as well. */
+#define STD_MAX_TEXT_BYTES ((size_t)16 * 1024 * 1024) /* any string result */
+#define STD_MAX_PAD_WIDTH 1000000                     /* pad_left/right width */
+
+/* ---- Arguments the checker fills in ------------------------------------
+** A parameter of type `rounding` arrives as the rule's name as a string
+** ("half_even"); its default `flow` arrives as null or the string "flow",
+** both meaning StdCall.rounding. Key functions arrive as lists of keys
+** (see above). A `date | datetime` argument may be either kind. */
+
+/* ---- Text, as interpolation writes it -----------------------------------
+** Append `v` to `out` as "{v}" inside a string shows it, and as string(v)
+** returns it: null as nothing, bool as true/false, int and decimal as
+** their digits (a decimal keeps its scale: 1.50), numtext as its text,
+** dates as 2024-03-01, datetimes as ISO-8601 at their own offset, lists
+** and records as compact JSON. Returns false when `out` reaches its bound
+** or a string inside a list or record is not valid UTF-8. The VM uses
+** this for interpolation so that both always agree. */
+bool std_write_text(Value v, Buf *out);
+
+/* ---- Documentation --------------------------------------------------------
+** Append docs/stdlib.md, generated from the registry (so from stdlib.def),
+** to `out`. Printed by build/.../bin/gendoc (`make docs`); a unit test
+** fails when the committed docs/stdlib.md differs. */
+void std_doc_write(Buf *out);
+
 #endif /* IEX_STDLIB_STDLIB_H */

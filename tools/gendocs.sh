@@ -9,3 +9,6 @@ cd "$(dirname "$0")/.."
 mv docs/diagnostics.md.tmp docs/diagnostics.md
 echo "docs: wrote docs/diagnostics.md"
 sh tools/gen_bytecode_doc.sh >docs/bytecode.md.tmp && mv docs/bytecode.md.tmp docs/bytecode.md && echo "docs: wrote docs/bytecode.md"
+"$bin/gendoc" >docs/stdlib.md.tmp
+mv docs/stdlib.md.tmp docs/stdlib.md
+echo "docs: wrote docs/stdlib.md"
