@@ -72,10 +72,10 @@ void std_doc_write(Buf *out) {
     heading_anchor(out, families[f].title);
     buf_puts(out, ") · ");
   }
-  buf_puts(out, "[Lookup tables](#lookup-tables) · [EU VAT rates](#eu-vat-rates)\n");
+  buf_puts(out, "[Lookup tables](#lookup-tables) · [EU VAT rates](#eu-vat-rates)\n\n");
 
   for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) {
-    buf_printf(out, "\n## %s\n\n", families[f].title);
+    buf_printf(out, "## %s\n\n", families[f].title);
     if (families[f].intro[0]) buf_printf(out, "%s\n\n", families[f].intro);
     for (size_t i = 0; i < STD__COUNT; i++) {
       const StdEntry *e = &std_functions[i];
@@ -87,7 +87,7 @@ void std_doc_write(Buf *out) {
   }
 
   buf_puts(out,
-           "\n## Lookup tables\n"
+           "## Lookup tables\n"
            "\n"
            "`table NAME { \"key\" => value … }` in a flow is an inline table; `table NAME =\n"
            "csv(\"FILE.csv\")` reads a CSV file that lies next to the flow when the flow is\n"

@@ -459,3 +459,52 @@ bool std_format_number(StdCall *call, Value *out) {
   buf_fini(&b);
   return ok;
 }
+
+/* format(): `{name}` placeholders filled from a record. Unlike string
+** interpolation the template is data (a setting), so its mistakes are
+** reported as run-time errors naming the placeholder. */
+bool std_format(StdCall *call, Value *out) {
+  Str t;
+  Value values = call->args[1];
+  char shown[STD_SHOW_SIZE];
+  if (value_is_null(call->args[0])) return *out = value_null(), true;
+  if (!std_arg_str(call, 0, "template", &t)) return false;
+  if (value_kind(values) != VAL_RECORD && !value_is_null(values))
+    return std_fail(call, "`values` must be a record, not %s", std_show(values, shown));
+  Buf b;
+  buf_init(&b, STD_MAX_TEXT_BYTES);
+  bool ok = true;
+  for (size_t i = 0; i < t.len && ok; i++) {
+    char c = t.ptr[i];
+    if ((c == '{' || c == '}') && i + 1 < t.len && t.ptr[i + 1] == c) {
+      buf_putc(&b, c);
+      i++;
+    } else if (c == '}') {
+      ok = std_fail(call, "template %s has a `}` without `{` (write `}}` for a brace)",
+                    std_show(call->args[0], shown));
+    } else if (c == '{') {
+      const char *close = memchr(t.ptr + i + 1, '}', t.len - i - 1);
+      if (!close) {
+        ok = std_fail(call, "template %s has a `{` without `}` (write `{{` for a brace)",
+                      std_show(call->args[0], shown));
+        break;
+      }
+      Str name = trimmed(str_make(t.ptr + i + 1, (size_t)(close - t.ptr - i - 1)));
+      const Value *v = value_is_null(values) ? NULL : value_field(values, name, NULL);
+      if (!v) {
+        ok = std_fail(call, "template %s has the placeholder `{%.*s}`, which `values` has no field for",
+                      std_show(call->args[0], shown), (int)IEX_MIN(name.len, 60), name.ptr);
+        break;
+      }
+      if (!std_write_text(*v, &b) && buf_ok(&b))
+        ok = std_fail(call, "field `%.*s` holds text that is not valid UTF-8",
+                      (int)IEX_MIN(name.len, 60), name.ptr);
+      i = (size_t)(close - t.ptr);
+    } else {
+      buf_putc(&b, c);
+    }
+  }
+  if (ok) ok = std_return_buf(call, &b, out);
+  buf_fini(&b);
+  return ok;
+}

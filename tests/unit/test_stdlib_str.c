@@ -96,15 +96,17 @@ TEST(split_join_replace) {
 }
 
 TEST(replace_and_join_are_bounded) {
-  /* 1 MiB of "a", each replaced by 32 bytes: 32 MiB > the 16 MiB limit. */
-  size_t n = (size_t)1 << 20;
-  char *big = malloc(n);
+  /* 64 KiB of "a", each replaced by 512 bytes: 32 MiB > the 16 MiB limit. */
+  size_t n = (size_t)1 << 16;
+  char *big = malloc(n), with[513];
   memset(big, 'a', n);
-  CHECK_EQ_STR(R(STD_replace, 3, value_string(big, n), S("a"), S("0123456789abcdef0123456789abcdef")),
+  memset(with, 'w', 512);
+  with[512] = 0;
+  CHECK_EQ_STR(R(STD_replace, 3, value_string(big, n), S("a"), S(with)),
                "error: the result would be longer than the limit of 16 MiB");
-  Value parts[20];
-  for (int i = 0; i < 20; i++) parts[i] = value_string(big, n);
-  CHECK_EQ_STR(R(STD_join, 2, value_list(parts, 20), S("")),
+  Value parts[300];
+  for (int i = 0; i < 300; i++) parts[i] = value_string(big, n);
+  CHECK_EQ_STR(R(STD_join, 2, value_list(parts, 300), S("")),
                "error: the result would be longer than the limit of 16 MiB");
   free(big);
 }
@@ -186,11 +188,79 @@ TEST(format_number) {
                "error: `value` must be a number, not string `12`");
 }
 
+TEST(format_fills_placeholders) {
+  Value order = REC(3, "number", S("#1001"), "total", DEC("516.10"), "note", N());
+  CHECK_EQ_STR(R(STD_format, 2, S("Ordre {number}: {total} DKK"), order), "\"Ordre #1001: 516.10 DKK\"");
+  CHECK_EQ_STR(R(STD_format, 2, S("{ number }{note}|{{x}}"), order), "\"#1001|{x}\"");
+  CHECK_EQ_STR(R(STD_format, 2, S("no placeholders"), N()), "\"no placeholders\"");
+  CHECK_EQ_STR(R(STD_format, 2, N(), order), "null");
+  CHECK_EQ_STR(R(STD_format, 2, S("Ordre {nummer}"), order),
+               "error: template `Ordre {nummer}` has the placeholder `{nummer}`, which `values` has no field for");
+  CHECK_EQ_STR(R(STD_format, 2, S("Ordre {number"), order),
+               "error: template `Ordre {number` has a `{` without `}` (write `{{` for a brace)");
+  CHECK_EQ_STR(R(STD_format, 2, S("a } b"), order),
+               "error: template `a } b` has a `}` without `{` (write `}}` for a brace)");
+  CHECK_EQ_STR(R(STD_format, 2, S("{x}"), LIST(0)), "error: `values` must be a record, not an empty list");
+}
+
 TEST(messages_quote_values_safely) {
   /* Long values are cut, control characters do not break the line. */
   CHECK_EQ_STR(R(STD_decimal, 1, S("line one\nline two is much longer than forty characters")),
                "error: `line one?line two is much longer than fo\xE2\x80\xA6` is not a number: "
                "expected a digit");
+}
+
+/* Random bytes (valid and broken UTF-8) through every string function:
+** answers, never crashes (ASan and UBSan watch), and lengths agree with
+** the characters counted. */
+TEST(random_text_never_crashes) {
+  static const char *pieces[] = {"a", "Z", " ", "\xC3\x86", "\xCE\xA3", "\xC3\x9F", "\xFF", "\xE2\x82",
+                                 "\xF0\x9F\x98\x80", "-", "'", "\xC2\xA0", "\xC3"};
+  uint64_t seed = 99;
+  char text[96];
+  for (int round = 0; round < 1000; round++) {
+    size_t len = 0;
+    seed = seed * 6364136223846793005u + 1442695040888963407u;
+    int n = (int)((seed >> 33) % 12);
+    for (int i = 0; i < n; i++) {
+      seed = seed * 6364136223846793005u + 1442695040888963407u;
+      const char *p = pieces[(seed >> 33) % (sizeof pieces / sizeof *pieces)];
+      memcpy(text + len, p, strlen(p));
+      len += strlen(p);
+    }
+    Value t = value_string(text, len);
+    int64_t k = (int64_t)((seed >> 40) % 8);
+    const char *r[] = {R(STD_upper, 1, t), R(STD_lower, 1, t), R(STD_capitalize, 1, t),
+                       R(STD_trim, 1, t), R(STD_substring, 3, t, I(k), I(k)),
+                       R(STD_truncate, 2, t, I(k)), R(STD_pad_left, 3, t, I(k + 4), S("\xC3\xA6")),
+                       R(STD_split, 2, t, S("\xC3")), R(STD_replace, 3, t, S("a"), S("\xCE\xA3")),
+                       R(STD_digits, 1, t), R(STD_nonempty, 1, t)};
+    for (size_t i = 0; i < sizeof r / sizeof *r; i++) {
+      if (strncmp(r[i], "bug", 3) == 0 || strncmp(r[i], "error", 5) == 0)
+        check_fail(__FILE__, __LINE__, "round %d, function %zu: %s", round, i, r[i]);
+    }
+    if (round % 500 == 0) arena_reset(&A);
+  }
+}
+
+TEST(memory_limit_is_an_error) {
+  Arena small;
+  arena_init(&small);
+  arena_set_limit(&small, 64);
+  Value items[100], keys[100], out;
+  for (int i = 0; i < 100; i++) items[i] = I(i), keys[i] = I(100 - i);
+  Value args[3] = {value_list(items, 100), value_list(keys, 100), B(false)};
+  StdCall call = {&small, args, 3, ROUNDING, NOW, TZ, &ERR};
+  CHECK(!std_sort(&call, &out));
+  CHECK_EQ_STR(buf_cstr(&ERR), "the memory limit of one record is reached");
+  char text[200];
+  memset(text, 'a', sizeof text);
+  Value sargs[1] = {value_string(text, sizeof text)};
+  call.args = sargs;
+  call.argc = 1;
+  CHECK(!std_upper(&call, &out));
+  CHECK_EQ_STR(buf_cstr(&ERR), "the memory limit of one record is reached");
+  arena_fini(&small);
 }
 
 int main(void) {
@@ -206,7 +276,10 @@ int main(void) {
   RUN(padding);
   RUN(digits_and_string);
   RUN(format_number);
+  RUN(format_fills_placeholders);
   RUN(messages_quote_values_safely);
+  RUN(random_text_never_crashes);
+  RUN(memory_limit_is_an_error);
   stdlib_test_fini();
   return check_done();
 }
