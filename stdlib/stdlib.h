@@ -19,7 +19,9 @@
 **
 ** Ownership: arguments are borrowed Values of the evaluation's arena; the
 ** result is written to `*out` and, like every Value, lives in
-** `call->arena` (see runtime/value.h). On failure an implementation writes
+** `call->arena` (see runtime/value.h). A result may share bytes with an
+** argument (trim, substring and split return views into their text) or
+** with static memory (vat_prefix), which is as long-lived. On failure an implementation writes
 ** one message to `call->error` — lower case, no final period, naming the
 ** offending value ("`abc` is not a number") — and returns false; the VM
 ** adds the flow location and the record. Functions never print, never
