@@ -12,6 +12,7 @@
 #include "common/util.h"
 #include "runtime/host.h"
 #include "runtime/json_value.h"
+#include "stdlib/csv.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -293,79 +294,23 @@ static Value file_value(Gen *g, AstNode *at, Str rel) {
   return v;
 }
 
-/* One CSV field starting at `*p` (RFC 4180 quoting), into the arena. */
-static Str csv_field(Gen *g, const char **p, const char *end) {
-  const char *s = *p;
-  if (s < end && *s == '"') {
-    Buf b;
-    buf_init(&b, 0);
-    s++;
-    while (s < end) {
-      if (*s == '"') {
-        if (s + 1 < end && s[1] == '"') {
-          buf_putc(&b, '"');
-          s += 2;
-          continue;
-        }
-        s++;
-        break;
-      }
-      buf_putc(&b, *s++);
-    }
-    while (s < end && *s != ',' && *s != '\n') s++;
-    *p = s;
-    Str out = arena_str(g->arena, buf_str(&b));
-    buf_fini(&b);
-    return out;
-  }
-  while (s < end && *s != ',' && *s != '\n') s++;
-  Str out = str_make(*p, (size_t)(s - *p));
-  if (out.len && out.ptr[out.len - 1] == '\r') out.len--;
-  *p = s;
-  return arena_str(g->arena, out);
-}
-
-/* A CSV table: first row names the columns, first column is the key; a
-** record from key to a record of strings. */
+/* A CSV table (stdlib/csv.h): first row names the columns, first column
+** is the key; a record from key to a record of strings. A malformed file
+** is an error naming its line. */
 static Value csv_value(Gen *g, AstNode *at, Str rel) {
   size_t len;
   char *data = read_beside(g, at, rel, &len);
-  const char *p = data, *end = data + len;
-  Str cols[64];
-  uint32_t n_cols = 0;
-  RecordBuilder table;
-  record_builder_init(&table, g->arena, 16);
-  bool header = true;
-  while (p < end) {
-    if (*p == '\n' || *p == '\r') {
-      p++;
-      continue;
-    }
-    Str row[64];
-    uint32_t n = 0;
-    for (;;) {
-      Str f = csv_field(g, &p, end);
-      if (n < 64) row[n++] = f;
-      if (p < end && *p == ',') {
-        p++;
-        continue;
-      }
-      break;
-    }
-    if (header) {
-      memcpy(cols, row, n * sizeof *row);
-      n_cols = n;
-      header = false;
-      continue;
-    }
-    RecordBuilder rb;
-    record_builder_init(&rb, g->arena, n_cols);
-    for (uint32_t i = 0; i < n_cols; i++)
-      record_builder_add(&rb, cols[i], i < n ? value_string(row[i].ptr, row[i].len) : value_null());
-    if (n > 0) record_builder_add(&table, row[0], record_builder_finish(&rb));
-  }
+  char name[256], why[512];
+  snprintf(name, sizeof name, "%.*s", STR_FMT(rel));
+  CsvTable t = {0};
+  Buf err;
+  buf_init(&err, 0);
+  bool ok = csv_parse(g->arena, name, str_make(data, len), NULL, &t, &err, NULL);
+  snprintf(why, sizeof why, "%s", buf_cstr(&err));
+  buf_fini(&err);
   free(data);
-  return record_builder_finish(&table);
+  if (!ok) gen_error(g, at, "%s", why);
+  return t.rows;
 }
 
 /* The value of a literal tree (settings' defaults, match patterns, table

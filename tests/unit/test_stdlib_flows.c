@@ -15,6 +15,89 @@ static const char *env(const char *name, const char *fallback) {
   return v && *v ? v : fallback;
 }
 
+/* Run `cmd`; its exit status, and its output (stdout and stderr) in `out`. */
+static int run(const char *cmd, char *out, size_t size) {
+  FILE *p = popen(cmd, "r");
+  size_t len = p ? fread(out, 1, size - 1, p) : 0;
+  out[len] = '\0';
+  return p ? pclose(p) : -1;
+}
+
+/* Print `text` as detail lines, each indented, so the runner does not count
+** iexc's own PASS lines as ours. */
+static void print_indented(char *text) {
+  for (char *line = text; *line;) {
+    char *end = strchr(line, '\n');
+    if (end) *end = '\0';
+    printf("    %s\n", line);
+    line = end ? end + 1 : line + strlen(line);
+  }
+}
+
+static void write_text_file(const char *dir, const char *name, const char *text) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  if (f) fputs(text, f);
+  if (f) fclose(f);
+}
+
+/* A flow with `table products = csv("products.csv")`: the compiler reads
+** the file with stdlib/csv.c (`;` detected, empty fields null), and a
+** broken file stops compilation with the file and line. */
+static void csv_table_flow(void) {
+  char dir[] = "/tmp/iex-test-csvflow-XXXXXX", cmd[8192], out[16384];
+  if (!mkdtemp(dir)) {
+    printf("FAIL unit/stdlib_flows/csv_table: cannot make a directory\n");
+    return;
+  }
+  write_text_file(dir, "t.iexflow",
+      "flow csv_table \"CSV lookups\"\n"
+      "use shop: shopify\n"
+      "use books: economic\n"
+      "table products = csv(\"products.csv\") \"Products by SKU\"\n"
+      "on shop.order reaches paid\n"
+      "step invoice = books.invoice.create(mode: draft) {\n"
+      "  currency = order.currency\n"
+      "  lines = [\n"
+      "    for item in order.line_items {\n"
+      "      number  = products[item.sku].number ?? fail(\"SKU {item.sku} is not in products.csv\")\n"
+      "      account = products[item.sku].account ?? \"1000\"\n"
+      "    }\n"
+      "  ]\n"
+      "}\n"
+      "test \"skus are looked up\" {\n"
+      "  input order = { currency = \"DKK\", financial_status = \"paid\", line_items = [ { sku = \"HAT\" }, { sku = \"SOCK\" } ] }\n"
+      "  expect invoice = { lines = [ { number = \"1002\", account = \"1010\" }, { number = \"1001\", account = \"1000\" } ] }\n"
+      "}\n"
+      "test \"an unknown sku fails\" {\n"
+      "  input order = { currency = \"DKK\", financial_status = \"paid\", line_items = [ { sku = \"CAP\" } ] }\n"
+      "  expect fail \"SKU CAP is not in products.csv\"\n"
+      "}\n");
+  write_text_file(dir, "products.csv", "sku;number;account\r\nSOCK;\"1001\";\r\nHAT;1002;1010\r\n");
+  snprintf(cmd, sizeof cmd, "cd '%s' && '%s/bin/iexc' --connectors connectors --test '%s/t.iexflow' 2>&1",
+           env("IEX_ROOT", "."), env("IEX_BUILD", "build/test"), dir);
+  int status = run(cmd, out, sizeof out);
+  if (status != 0 || !strstr(out, "2 passed, 0 failed")) {
+    printf("FAIL unit/stdlib_flows/csv_table: iexc --test exited with status %d\n", status);
+    print_indented(out);
+  } else {
+    printf("PASS unit/stdlib_flows/csv_table\n");
+  }
+  write_text_file(dir, "products.csv", "sku;number\nA;1\nB;2\nA;3\n");
+  snprintf(cmd, sizeof cmd, "cd '%s' && '%s/bin/iexc' --connectors connectors '%s/t.iexflow' -o '%s/t.iexb' 2>&1",
+           env("IEX_ROOT", "."), env("IEX_BUILD", "build/test"), dir, dir);
+  status = run(cmd, out, sizeof out);
+  if (status == 0 || !strstr(out, "products.csv:4: key `A` is also on line 2; keys must be unique")) {
+    printf("FAIL unit/stdlib_flows/csv_table_error: iexc exited with status %d\n", status);
+    print_indented(out);
+  } else {
+    printf("PASS unit/stdlib_flows/csv_table_error\n");
+  }
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (system(cmd) != 0) printf("FAIL unit/stdlib_flows/cleanup: cannot remove %s\n", dir);
+}
+
 int main(void) {
   check_suite = "unit/stdlib_flows";
   char pattern[4096];
@@ -50,5 +133,6 @@ int main(void) {
       printf("PASS unit/stdlib_flows/%s\n", base);
   }
   globfree(&g);
+  csv_table_flow();
   return 0;
 }
