@@ -92,7 +92,7 @@ void std_doc_write(Buf *out) {
            "`table NAME { \"key\" => value … }` in a flow is an inline table; `table NAME =\n"
            "csv(\"FILE.csv\")` reads a CSV file that lies next to the flow when the flow is\n"
            "compiled. `NAME[key]` is the row (or value) for `key`, or `null` when there is\n"
-           "none; a number used as a key is looked up as its text (`19` finds `\"19\"`).\n"
+           "none.\n"
            "\n"
            "CSV files follow RFC 4180, read strictly so a broken file is found when the flow\n"
            "is compiled, never half-used:\n"
