@@ -10,6 +10,8 @@ LIB_SRCS += runtime/value.c runtime/json_value.c
 # iex serve and iex import: HTTP server, webhooks, JSON API, poller, backfill.
 LIB_SRCS += runtime/serve.c runtime/cmd_serve.c runtime/poller.c \
             runtime/import.c runtime/cmd_import.c
+# The sandboxed Lua 5.4 escape hatch (runtime/lua_bridge.h).
+LIB_SRCS += runtime/lua_bridge.c
 
 # The `iex` program: runtime/main.c dispatches to the commands of
 # runtime/commands.def, which live in the library with their concerns.
