@@ -26,6 +26,7 @@
 #include "common/buf.h"
 #include "common/datetime.h"
 #include "common/util.h"
+#include "runtime/bytecode.h"
 
 /* The count hook fires every HOOK_STEP instructions; the budget is checked
 ** there, so it is enforced to within one step. A smaller step costs more
@@ -1320,4 +1321,68 @@ IexStatus lua_bridge_call(LuaBridge *b, const char *function, const Value *args,
   if (rc == IEX_OK) *out = c.result;
   else if (caller_location && caller_location[0]) err_set_location(err, caller_location);
   return rc;
+}
+
+/* ---- Lua for a compiled flow -------------------------------------------- */
+
+struct LuaFlow {
+  const Program *p;  /* borrowed; outlives the LuaFlow */
+  LuaBridge **bridges; /* owned; one per use of p (NULL for connectors) */
+  uint32_t n;          /* p->n_uses */
+};
+
+void lua_flow_free(LuaFlow *lf) {
+  if (!lf) return;
+  for (uint32_t i = 0; i < lf->n; i++) lua_bridge_free(lf->bridges[i]);
+  free(lf->bridges);
+  free(lf);
+}
+
+IexStatus lua_flow_new(const Program *p, const LuaLimits *limits, LuaFlow **out, Err *err) {
+  LuaFlow *lf = xcalloc(1, sizeof *lf);
+  lf->p = p;
+  lf->n = p->n_uses;
+  lf->bridges = xcalloc(p->n_uses ? p->n_uses : 1, sizeof *lf->bridges);
+  /* Name the file as it lies beside the flow, so messages point at it. */
+  Str dir = str_make("", 0);
+  const char *slash = p->source_path.len
+                          ? memrchr(p->source_path.ptr, '/', p->source_path.len) : NULL;
+  if (slash) dir = str_make(p->source_path.ptr, (size_t)(slash - p->source_path.ptr) + 1);
+  for (uint32_t i = 0; i < p->n_uses; i++) {
+    const ProgUse *u = &p->uses[i];
+    if (!u->lua_file.len) continue;
+    char name[LUA_IDSIZE + 64];
+    snprintf(name, sizeof name, "%.*s%.*s", STR_FMT(dir), STR_FMT(u->lua_file));
+    lf->bridges[i] = lua_bridge_new(limits, (Rounding)p->rounding);
+    IexStatus rc = lua_bridge_load_text(lf->bridges[i], name, u->lua_source.ptr,
+                                        u->lua_source.len, err);
+    if (rc != IEX_OK) {
+      lua_flow_free(lf);
+      return rc;
+    }
+  }
+  *out = lf;
+  return IEX_OK;
+}
+
+bool lua_flow_call(void *lua_flow, Str name, const Value *args, uint32_t argc, Arena *arena,
+                   Value *out, Buf *error) {
+  LuaFlow *lf = lua_flow;
+  const char *dot = memchr(name.ptr, '.', name.len);
+  Str use = str_make(name.ptr, dot ? (size_t)(dot - name.ptr) : 0);
+  char fn[256];
+  if (dot && name.len - use.len - 1 < sizeof fn) {
+    snprintf(fn, sizeof fn, "%.*s", (int)(name.len - use.len - 1), dot + 1);
+    for (uint32_t i = 0; i < lf->n; i++) {
+      if (!lf->bridges[i] || !str_eq(lf->p->uses[i].name, use)) continue;
+      Err err;
+      err_init(&err);
+      if (lua_bridge_call(lf->bridges[i], fn, args, argc, arena, out, NULL, &err) == IEX_OK)
+        return true;
+      buf_puts(error, err_text(&err));
+      return false;
+    }
+  }
+  buf_printf(error, "no Lua file is used as `%.*s`", STR_FMT(use));
+  return false;
 }

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "common/arena.h"
+#include "common/buf.h"
 #include "common/decimal.h"
 #include "runtime/status.h"
 #include "runtime/value.h"
@@ -102,5 +103,29 @@ size_t lua_bridge_memory_bytes(const LuaBridge *b);
 /* Instructions the last call used, counted in the hook's steps (so a
 ** multiple of the step, at most the budget plus one step). */
 uint64_t lua_bridge_instructions_used(const LuaBridge *b);
+
+/* ---- Lua for a compiled flow ------------------------------------------- */
+
+/* The Lua files of one compiled flow (runtime/bytecode.h: a ProgUse with
+** `use NAME: lua "FILE"` carries the file's text), one bridge per file so
+** that two files may define functions of the same name. Plugs into the VM
+** with vm_set_lua(vm, lua_flow_call, lf). */
+typedef struct Program Program;
+typedef struct LuaFlow LuaFlow;
+
+/* Load every Lua file of `p` into its own bridge with `limits` (NULL:
+** defaults) and the flow's rounding. Errors name the file as the flow's
+** folder plus the name written ("flows/helpers.lua"). On success `*out`
+** is the caller's (lua_flow_free); a flow without Lua gets an empty one.
+** `p` must outlive it. Fails as lua_bridge_load_text() does. */
+IexStatus lua_flow_new(const Program *p, const LuaLimits *limits, LuaFlow **out, Err *err);
+void lua_flow_free(LuaFlow *lf);
+
+/* A VmLuaFn (runtime/vm.h): call "NAME.function" with `argc` arguments;
+** the result lives in `arena`. On failure writes the message (Lua file
+** and line first; the VM adds the flow rule) to `error` and returns
+** false. `lua_flow` is the LuaFlow. */
+bool lua_flow_call(void *lua_flow, Str name, const Value *args, uint32_t argc, Arena *arena,
+                   Value *out, Buf *error);
 
 #endif /* IEX_RUNTIME_LUA_BRIDGE_H */

@@ -6,6 +6,7 @@
 #include "common/arena.h"
 #include "common/buf.h"
 #include "common/util.h"
+#include "runtime/bytecode.h"
 #include "runtime/json_value.h"
 #include "runtime/lua_bridge.h"
 #include "runtime/status.h"
@@ -495,6 +496,56 @@ TEST(errors_name_the_lua_line_and_the_flow_rule) {
   lua_bridge_free(b);
 }
 
+/* ---- A compiled flow's Lua files (the VM's VmLuaFn) ---------------------- */
+
+TEST(flow_files_each_get_a_bridge) {
+  Program *p = program_new();
+  p->source_path = program_str(p, STR_LIT("flows/shop.iexflow"));
+  p->rounding = ROUND_DOWN;
+  ProgUse *u = program_add_use(p);
+  u->name = program_str(p, STR_LIT("shop"));
+  u->system = program_str(p, STR_LIT("shopify"));
+  u = program_add_use(p);
+  u->name = program_str(p, STR_LIT("a"));
+  u->lua_file = program_str(p, STR_LIT("a.lua"));
+  u->lua_source = program_str(p, STR_LIT("function f(x) return x * 2 end\n"
+                                         "function third() return decimal(2) / 3 end\n"));
+  u = program_add_use(p);
+  u->name = program_str(p, STR_LIT("b"));
+  u->lua_file = program_str(p, STR_LIT("lib/b.lua"));
+  u->lua_source = program_str(p, STR_LIT("function f(x) return x + 1 end\n"
+                                         "function boom() error('no') end\n"));
+  LuaFlow *lf = NULL;
+  Err err;
+  err_init(&err);
+  CHECK_FATAL(lua_flow_new(p, NULL, &lf, &err) == IEX_OK);
+  Value arg = value_int(20), out;
+  Buf why;
+  buf_init(&why, 0);
+  /* The same name in two files: each use has its own. */
+  CHECK(lua_flow_call(lf, STR_LIT("a.f"), &arg, 1, &A, &out, &why));
+  CHECK_EQ_STR(DEBUG(out), "40");
+  CHECK(lua_flow_call(lf, STR_LIT("b.f"), &arg, 1, &A, &out, &why));
+  CHECK_EQ_STR(DEBUG(out), "21");
+  CHECK(lua_flow_call(lf, STR_LIT("a.third"), NULL, 0, &A, &out, &why));
+  CHECK_EQ_STR(DEBUG(out), "0.666666666666666666"); /* the flow's rounding */
+  CHECK(!lua_flow_call(lf, STR_LIT("b.boom"), NULL, 0, &A, &out, &why));
+  CHECK_CONTAINS(buf_cstr(&why), "flows/lib/b.lua:2: no");
+  buf_reset(&why);
+  CHECK(!lua_flow_call(lf, STR_LIT("shop.f"), &arg, 1, &A, &out, &why));
+  CHECK_CONTAINS(buf_cstr(&why), "no Lua file is used as `shop`");
+  buf_reset(&why);
+  CHECK(!lua_flow_call(lf, STR_LIT("a.nope"), &arg, 1, &A, &out, &why));
+  CHECK_CONTAINS(buf_cstr(&why), "no Lua function `nope`");
+  buf_fini(&why);
+  lua_flow_free(lf);
+  /* A file that does not load fails the whole set, naming the file. */
+  u->lua_source = program_str(p, STR_LIT("function f(\n"));
+  CHECK_EQ_INT(lua_flow_new(p, NULL, &lf, &err), IEX_E_LUA);
+  CHECK_CONTAINS(err_text(&err), "flows/lib/b.lua:2:");
+  program_free(p);
+}
+
 int main(void) {
   check_suite = "unit/lua_bridge";
   /* A limit that stops working shows up as a script that never ends: die
@@ -513,6 +564,7 @@ int main(void) {
   RUN(memory_limit_cannot_be_caught);
   RUN(limits_apply_while_loading);
   RUN(errors_name_the_lua_line_and_the_flow_rule);
+  RUN(flow_files_each_get_a_bridge);
   arena_fini(&A);
   return check_done();
 }
