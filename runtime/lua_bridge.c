@@ -27,6 +27,7 @@
 #include "common/datetime.h"
 #include "common/util.h"
 #include "runtime/bytecode.h"
+#include "runtime/vm.h"
 
 /* The count hook fires every HOOK_STEP instructions; the budget is checked
 ** there, so it is enforced to within one step. A smaller step costs more
@@ -1339,6 +1340,7 @@ void lua_flow_free(LuaFlow *lf) {
 }
 
 IexStatus lua_flow_new(const Program *p, const LuaLimits *limits, LuaFlow **out, Err *err) {
+  if (err) err_init(err);
   LuaFlow *lf = xcalloc(1, sizeof *lf);
   lf->p = p;
   lf->n = p->n_uses;
@@ -1385,4 +1387,15 @@ bool lua_flow_call(void *lua_flow, Str name, const Value *args, uint32_t argc, A
   }
   buf_printf(error, "no Lua file is used as `%.*s`", STR_FMT(use));
   return false;
+}
+
+static void lua_flow_release(void *lf) { lua_flow_free(lf); }
+
+IexStatus lua_flow_attach(Vm *vm, Program *p, const LuaLimits *limits, Err *err) {
+  LuaFlow *lf;
+  IexStatus rc = lua_flow_new(p, limits, &lf, err);
+  if (rc != IEX_OK) return rc;
+  arena_on_free(&p->arena, lua_flow_release, lf);
+  vm_set_lua(vm, lua_flow_call, lf);
+  return IEX_OK;
 }

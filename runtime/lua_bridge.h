@@ -128,4 +128,12 @@ void lua_flow_free(LuaFlow *lf);
 bool lua_flow_call(void *lua_flow, Str name, const Value *args, uint32_t argc, Arena *arena,
                    Value *out, Buf *error);
 
+/* The usual way to give a VM its Lua: lua_flow_new() for `p`, plugged into
+** `vm` with vm_set_lua(), and freed when `p` is freed (a cleanup on its
+** arena), so callers need no extra clean-up path. Free the VM before the
+** Program, as every caller does anyway. Fails as lua_flow_new() does, and
+** then changes nothing. */
+typedef struct Vm Vm;
+IexStatus lua_flow_attach(Vm *vm, Program *p, const LuaLimits *limits, Err *err);
+
 #endif /* IEX_RUNTIME_LUA_BRIDGE_H */

@@ -20,6 +20,7 @@
 #include "runtime/cli.h"
 #include "runtime/host.h"
 #include "runtime/json_value.h"
+#include "runtime/lua_bridge.h"
 #include "runtime/vm.h"
 
 #include <stdio.h>
@@ -75,6 +76,11 @@ static Vm *load_flow(const char *cmd, const Options *o, Program **prog) {
     return NULL;
   }
   Vm *vm = vm_new(p);
+  Err lua_err;
+  if (lua_flow_attach(vm, p, NULL, &lua_err) != IEX_OK) {
+    fprintf(stderr, "iex %s: %s\n", cmd, err_text(&lua_err));
+    goto fail;
+  }
   for (int i = 0; i < o->n_sets; i++) {
     const char *eq = strchr(o->sets[i], '=');
     if (!eq) {
