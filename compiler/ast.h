@@ -28,6 +28,8 @@
 #include "compiler/source.h"
 
 typedef struct Token Token;  /* lexer.h */
+typedef struct Type Type;    /* types.h */
+typedef struct Decl Decl;    /* resolve.h */
 
 /* The deepest tree the constructors build (see the file comment). */
 #define AST_MAX_DEPTH 1000
@@ -82,6 +84,10 @@ typedef struct AstNode {
   uint8_t flags;   /* AST_FLAG_* */
   uint16_t depth;  /* height of this subtree; a leaf is 1 */
   Span span;       /* the whole construct in the source */
+  /* Filled in by resolve_flow() (resolve.h says what they hold); NULL
+  ** before it and in parts it does not reach. */
+  const Type *type;
+  Decl *decl;
 } AstNode;
 
 /* A name as written, with where it was written. Absent: text.ptr == NULL. */
@@ -111,7 +117,16 @@ typedef struct AstIf {
   AstNode *else_node;  /* NULL when there is no else */
 } AstIf;
 typedef struct AstField { AstNode base; AstNode *object; Ident name; } AstField;
-typedef struct AstCall { AstNode base; AstNode *callee; AstList args; } AstCall;
+typedef struct AstCall {
+  AstNode base;
+  AstNode *callee;
+  AstList args;
+  /* resolve_flow(): for stdlib calls, the argument values in signature
+  ** order with defaults filled in (argc = the signature's parameter
+  ** count); for Lua calls and builtins the positional values as written. */
+  AstNode **argv;
+  uint32_t argc;
+} AstCall;
 typedef struct AstNamed {
   AstNode base;
   Ident name;      /* absent for positional ARGs */

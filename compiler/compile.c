@@ -12,6 +12,8 @@
 #include "compiler/compile.h"
 
 #include "common/util.h"
+#include "compiler/check.h"
+#include "compiler/resolve.h"
 
 #include <dirent.h>
 #include <limits.h>
@@ -281,9 +283,15 @@ void compile_load_schemas(Compilation *c) {
 bool compile_check(Compilation *c) {
   if (!c->has_io_error) compile_parse(c);
   if (!c->has_io_error && !c->diags.stopped) compile_load_schemas(c);
-  /* Later phases plug in here, each only if the ones before left no
-  ** errors (STYLE.md 3.4), for example:
-  **   if (c->diags.n_errors == 0) resolve_flow(c);   (resolve.c)
-  **   if (c->diags.n_errors == 0) check_flow(c);     (check.c) */
+  /* Later phases, each only if the ones before left no errors (STYLE.md
+  ** 3.4). */
+  if (!c->has_io_error && c->flow && c->diags.n_errors == 0) {
+    if (c->main_mode == PARSE_SCHEMA) {
+      resolve_schema(c);
+    } else {
+      resolve_flow(c);
+      if (c->resolved && !c->diags.stopped) check_flow(c);
+    }
+  }
   return !c->has_io_error && c->diags.n_errors == 0;
 }

@@ -10,9 +10,11 @@
 **   compile_parse()        lex + parse the main file          (parse.c)
 **   compile_load_schemas() find, read and parse the .schema files of the
 **                          connectors the flow `use`s
-**   -- resolve, check, lower, codegen plug in after these (compile.c,
-**      compile_check()); each runs only if the ones before it left no
-**      errors, so it may assume a well-formed AST.
+**   resolve_flow()         names and types (resolve.h)         (resolve.c)
+**   check_flow()           every other rule of --check          (check.c)
+**   -- lower, codegen plug in after these (compile.c, compile_check());
+**      each runs only if the ones before it left no errors, so it may
+**      assume a well-formed AST.
 **
 ** I/O failures (a file that cannot be read) are not diagnostics: they set
 ** `io_error` and the caller exits with status 2.
@@ -35,6 +37,9 @@ typedef struct CompileOptions {
   const char *exe_path;        /* iexc's own path, for the search; may be NULL */
   size_t max_errors;           /* 0: DIAG_MAX_ERRORS */
   bool no_schemas;             /* never read connector schemas (fuzzing) */
+  bool no_files;               /* never read the files a flow names: Lua,
+                                  CSV tables, test fixtures, sibling
+                                  schemas (fuzzing) */
 } CompileOptions;
 
 /* The schema of one connector a flow uses. */
@@ -43,6 +48,7 @@ typedef struct ConnectorSchema {
   Span used_at;        /* the first `use` that names it */
   bool found;          /* its folder and at least one .schema file exist */
   AstList files;       /* AST_FILE per .schema file, in file-name order */
+  struct Connector *conn; /* its types (schema.c), once resolve_flow() ran */
 } ConnectorSchema;
 
 typedef struct Compilation {
@@ -58,6 +64,7 @@ typedef struct Compilation {
   size_t cap_schemas;
   char *connectors_dir;      /* owned; where schemas were found, or NULL */
   bool connectors_searched;  /* the search for connectors_dir has run */
+  struct Resolved *resolved; /* resolve_flow()'s result (resolve.h), or NULL */
   bool has_io_error;
   char io_error[512];        /* one line, for "iexc: <io_error>" */
 } Compilation;

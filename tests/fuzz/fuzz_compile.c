@@ -14,8 +14,10 @@
 #include "compiler/compile.h"
 #include "compiler/diag.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,9 +25,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 ** that stays fast, so the fuzzer spends its time parsing. */
 #define MAX_PRINT_BYTES 65536
 
-static void run(const uint8_t *data, size_t size, ParseMode mode) {
+#define FIXTURE_CONNECTORS "tests/check/connectors"
+
+static void run(const uint8_t *data, size_t size, ParseMode mode, bool schemas) {
   CompileOptions opt = {0};
-  opt.no_schemas = true;  /* no file system access */
+  opt.no_schemas = !schemas;  /* otherwise only the fixture connectors */
+  opt.no_files = true;
+  opt.connectors_dir = schemas ? FIXTURE_CONNECTORS : NULL;
   Compilation *c = compile_new(&opt);
   compile_set_text(c, mode == PARSE_FLOW ? "fuzz.iexflow" : "fuzz.schema",
                    (const char *)data, size, mode);
@@ -41,7 +47,13 @@ static void run(const uint8_t *data, size_t size, ParseMode mode) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  run(data, size, PARSE_FLOW);
-  run(data, size, PARSE_SCHEMA);
+  static int have_fixtures = -1;
+  if (have_fixtures < 0) {
+    struct stat st;
+    have_fixtures = stat(FIXTURE_CONNECTORS, &st) == 0 && S_ISDIR(st.st_mode);
+  }
+  run(data, size, PARSE_FLOW, false);
+  run(data, size, PARSE_SCHEMA, false);
+  if (have_fixtures) run(data, size, PARSE_FLOW, true);
   return 0;
 }

@@ -1,0 +1,3 @@
+function greet(name)
+  return "hi " .. name
+end
