@@ -7,6 +7,7 @@
 # $IEX_BENCH_SHARED. Generated files go to bench/out/ (not committed).
 set -eu
 bin=$1
+sh "$(dirname "$0")/check_large.sh" "$bin"  # iexc --check, 100,000 lines
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${IEX_BENCH_SHARED:-$(dirname "$root")/shared/bench}
 out=$root/bench/out

@@ -195,16 +195,21 @@ type(A) ::= TABLE(K) OF type(X) TO type(Y).  { A = ast_type_table(&p->ast, &K, X
 type(A) ::= LBRACE(L) fields(F) RBRACE(R).   { A = ast_seq(&p->ast, AST_TYPE_RECORD, &L, F, &R); }
 
 %type enum_values {AstList}
-enum_values(A) ::= NAME(X) PIPE NAME(Y).
-                   { A = ast_list_one(&p->ast, ast_enum_value(&p->ast, &X));
-                     ast_list_push(&p->ast, &A, ast_enum_value(&p->ast, &Y)); }
-enum_values(A) ::= enum_values(L) PIPE NAME(Y).
-                   { A = L; ast_list_push(&p->ast, &A, ast_enum_value(&p->ast, &Y)); }
+enum_values(A) ::= enum_value(X) PIPE enum_value(Y).
+                   { A = ast_list_one(&p->ast, X); ast_list_push(&p->ast, &A, Y); }
+enum_values(A) ::= enum_values(L) PIPE enum_value(Y).
+                   { A = L; ast_list_push(&p->ast, &A, Y); }
+
+/* A value is a name, or a string for values that are not names (the API's
+** `on-hold`): docs/language.md "Enumeration values". */
+%type enum_value {AstNode *}
+enum_value(A) ::= NAME(X).          { A = ast_enum_value(&p->ast, &X); }
+enum_value(A) ::= STRING(X).        { A = ast_string(&p->ast, &X); }
 
 %type enum_list {AstList}
-enum_list(A) ::= NAME(X).           { A = ast_list_one(&p->ast, ast_enum_value(&p->ast, &X)); }
-enum_list(A) ::= enum_list(L) COMMA NAME(X).
-                 { A = L; ast_list_push(&p->ast, &A, ast_enum_value(&p->ast, &X)); }
+enum_list(A) ::= enum_value(X).     { A = ast_list_one(&p->ast, X); }
+enum_list(A) ::= enum_list(L) COMMA enum_value(X).
+                 { A = L; ast_list_push(&p->ast, &A, X); }
 
 /* ---- Expressions ---------------------------------------------------------
 ** Precedence climbs from `if` (lowest) to postfix `.f` `[i]` `(args)`. */

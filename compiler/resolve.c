@@ -421,8 +421,11 @@ static const Type *enum_of(const Type *expect) {
 }
 
 static void report_not_in_enum(R *r, AstNode *n, Str value, const Type *en) {
-  Diag *dg = diag_report(r->d, DIAG_E0306, n->span, "`%s` is not one of `%s`",
-                         diag_quote(r->d, value), tstr(r, en));
+  Diag *dg = en->n_values > 6 && en->name.len
+                 ? diag_report(r->d, DIAG_E0306, n->span, "`%s` is not a value of `%.*s`",
+                               diag_quote(r->d, value), STR_FMT(en->name))
+                 : diag_report(r->d, DIAG_E0306, n->span, "`%s` is not one of `%s`",
+                               diag_quote(r->d, value), tstr(r, en));
   const char *best = closest(r, value, en->values, en->n_values);
   if (best) {
     diag_help(r->d, dg, "did you mean `%s`?", best);

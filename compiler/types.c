@@ -267,8 +267,14 @@ void type_print(const Type *t, Buf *out) {
       buf_printf(out, "%.*s", STR_FMT(t->name));
       break;
     }
-    for (uint32_t i = 0; i < t->n_values; i++)
-      buf_printf(out, "%s%.*s", i ? " | " : "", STR_FMT(t->values[i]));
+    for (uint32_t i = 0; i < t->n_values; i++) {
+      /* A value that is not a name was written as a string: show it so. */
+      Str v = t->values[i];
+      bool name = v.len > 0 && !isdigit((unsigned char)v.ptr[0]);
+      for (size_t k = 0; k < v.len && name; k++)
+        name = isalnum((unsigned char)v.ptr[k]) || v.ptr[k] == '_';
+      buf_printf(out, name ? "%s%.*s" : "%s\"%.*s\"", i ? " | " : "", STR_FMT(v));
+    }
     break;
   case TY_LIST: buf_puts(out, "list of "); type_print(t->elem, out); break;
   case TY_TABLE:

@@ -125,6 +125,13 @@ for f in tests/check/err/*.iexflow tests/check/err/*.schema; do
   fi
 done
 
+# ---- The demo's broken flow, against the shipped connectors (make demo) --------
+f=tests/check/demo/broken-order-flow
+"$iexc" --check --connectors connectors "$f.iexflow" 2>"$tmp/text" >/dev/null
+rc=$?
+if [ $rc -eq 1 ] && diff -u "$f.expected" "$tmp/text" >"$tmp/diff"; then pass "demo/broken-order-flow"; else
+  fail "demo/broken-order-flow" "status $rc (expected 1) or text differs" "$(cat "$tmp/diff")"; fi
+
 # ---- Exit statuses and the command line --------------------------------------
 # expect_status <id> <status> <stderr or stdout substring> <iexc args...>
 expect_status() {

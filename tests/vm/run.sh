@@ -10,26 +10,26 @@ pass() { echo "PASS vm/$1"; }
 fail() { echo "FAIL vm/$1: $2"; }
 
 # iexc --test: the flow's own tests pass; the summary line is last.
-out=$("$bin/iexc" --connectors connectors --test tests/vm/basic.iexflow 2>&1)
+out=$("$bin/iexc" --connectors tests/vm/connectors --test tests/vm/basic.iexflow 2>&1)
 if [ $? -eq 0 ] && [ "$(echo "$out" | tail -n 1)" = "6 passed, 0 failed" ]; then pass test-basic
 else fail test-basic "$(echo "$out" | sed 's/^/    /')"; fi
 
 # A failing expectation: exit 1 and a diff naming each field by its path.
-out=$("$bin/iexc" --connectors connectors --test tests/vm/diff.iexflow 2>&1); rc=$?
+out=$("$bin/iexc" --connectors tests/vm/connectors --test tests/vm/diff.iexflow 2>&1); rc=$?
 if [ $rc -eq 1 ] && [ "$out" = "$(cat tests/vm/diff.expected)" ]; then pass test-diff
 else fail test-diff "status $rc, output:"; echo "$out" | sed 's/^/    /'; fi
 
 # -o writes an .iexb; the same source gives the same bytes.
-if "$bin/iexc" --connectors connectors tests/vm/basic.iexflow -o "$tmp/a.iexb" && "$bin/iexc" --connectors connectors tests/vm/basic.iexflow -o "$tmp/b.iexb" \
+if "$bin/iexc" --connectors tests/vm/connectors tests/vm/basic.iexflow -o "$tmp/a.iexb" && "$bin/iexc" --connectors tests/vm/connectors tests/vm/basic.iexflow -o "$tmp/b.iexb" \
    && cmp -s "$tmp/a.iexb" "$tmp/b.iexb" && [ "$(head -c 4 "$tmp/a.iexb")" = "IEXB" ]; then pass compile-reproducible
 else fail compile-reproducible "iexc -o failed or is not reproducible"; fi
 
 # --emit=bytecode prints every block with line:col; --emit=graph is DOT.
-out=$("$bin/iexc" --connectors connectors --emit=bytecode tests/vm/basic.iexflow 2>&1)
+out=$("$bin/iexc" --connectors tests/vm/connectors --emit=bytecode tests/vm/basic.iexflow 2>&1)
 if echo "$out" | grep -q '^block .*: step invoice$' && echo "$out" | grep -q 'ITER_NEXT' \
    && echo "$out" | grep -q '@[0-9]*:[0-9]*$'; then pass emit-bytecode
 else fail emit-bytecode "missing blocks or positions"; fi
-out=$("$bin/iexc" --connectors connectors --emit=graph tests/vm/basic.iexflow 2>&1)
+out=$("$bin/iexc" --connectors tests/vm/connectors --emit=graph tests/vm/basic.iexflow 2>&1)
 if echo "$out" | head -n 1 | grep -q '^digraph "vm_basic"' && echo "$out" | grep -q 'invoice.create (writes)'; then
   pass emit-graph
 else fail emit-graph "not the expected DOT"; fi
