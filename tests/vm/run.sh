@@ -47,7 +47,7 @@ else fail opcode-numbers "opcode numbering changed; bump BYTECODE_VERSION and up
 
 # iex preview: what each step would send, skips and failures with their
 # rule, fixtures answering steps; exit 1 because one record failed.
-if "$bin/iexc" --connectors connectors tests/vm/basic.iexflow -o "$tmp/basic.iexb"; then
+if "$bin/iexc" --connectors tests/vm/connectors tests/vm/basic.iexflow -o "$tmp/basic.iexb"; then
   out=$("$bin/iex" preview "$tmp/basic.iexb" --input tests/vm/preview-in.jsonl --fixtures tests/vm/fixtures.json); rc=$?
   if [ $rc -eq 1 ] && [ "$out" = "$(cat tests/vm/preview.expected)" ]; then pass preview
   else fail preview "status $rc, output differs:"; echo "$out" | diff tests/vm/preview.expected - | sed 's/^/    /'; fi
