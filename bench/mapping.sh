@@ -51,7 +51,7 @@ run() {
   ratio=$jq_s; [ "$input" = "$orders" ] || ratio=0
   same="-"
   if [ "$input" = "$orders" ]; then
-    jq -S -c . "$out/$name.jsonl" >"$out/$name.norm"
+    jq -S -c "del(.layout)" "$out/$name.jsonl" >"$out/$name.norm"  # the spec has no layout
     if [ -f "$out/jq.norm" ] && [ "$name" != jq ]; then
       cmp -s "$out/jq.norm" "$out/$name.norm" && same=yes || same=NO
     elif [ "$name" = jq ]; then same=reference; fi
