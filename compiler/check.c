@@ -9,6 +9,7 @@
 */
 #include "compiler/check.h"
 
+#include "common/strmap.h"
 #include "common/util.h"
 #include "compiler/compile.h"
 #include "compiler/resolve.h"
@@ -463,7 +464,7 @@ void check_fixture(Compilation *c, AstNode *pathn) {
 
 /* Split one CSV line (RFC 4180 quoting) into `fields`; returns the count,
 ** or -1 for an unterminated quote. Quoted fields are copied into the arena. */
-static int csv_row(Arena *a, const char **pp, const char *end, Str *fields, int max) {
+static int csv_row(Arena *a, const char **pp, const char *end, char sep, Str *fields, int max) {
   const char *p = *pp;
   int n = 0;
   for (;;) {
@@ -487,12 +488,12 @@ static int csv_row(Arena *a, const char **pp, const char *end, Str *fields, int 
       f = arena_str(a, buf_str(&b));
       buf_fini(&b);
     } else {
-      while (p < end && *p != ',' && *p != '\n' && *p != '\r') p++;
+      while (p < end && *p != sep && *p != '\n' && *p != '\r') p++;
       f.len = (size_t)(p - f.ptr);
     }
     if (n < max) fields[n] = f;
     n++;
-    if (p < end && *p == ',') { p++; continue; }
+    if (p < end && *p == sep) { p++; continue; }
     break;
   }
   if (p < end && *p == '\r') p++;
@@ -518,7 +519,16 @@ const Type *check_csv_table(Compilation *c, AstNode *pathn) {
   Str cols[MAX_COLS];
   const char *p = text, *end = text + len;
   if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3;
-  int nc = p < end ? csv_row(&c->arena, &p, end, cols, MAX_COLS) : 0;
+  /* The separator as stdlib/csv.h detects it: `;` or a tab when the
+  ** header has more of those than commas. */
+  size_t n_comma = 0, n_semi = 0, n_tab = 0;
+  for (const char *q = p; q < end && *q != '\n' && *q != '\r'; q++) {
+    n_comma += *q == ',';
+    n_semi += *q == ';';
+    n_tab += *q == '\t';
+  }
+  char sep = n_semi > n_comma && n_semi >= n_tab ? ';' : n_tab > n_comma ? '\t' : ',';
+  int nc = p < end ? csv_row(&c->arena, &p, end, sep, cols, MAX_COLS) : 0;
   const Type *row = NULL;
   if (nc <= 0 || (nc == 1 && cols[0].len == 0)) {
     Diag *dg = diag_report(d, DIAG_E0604, pathn->span, "CSV file `%s` %s", path,
@@ -537,10 +547,13 @@ const Type *check_csv_table(Compilation *c, AstNode *pathn) {
         ok = false;
         break;
       }
-      type_record_add(&c->arena, rec, col, type_prim(TY_STRING))->required = true;
+      /* An empty field is null (stdlib/csv.h), so every column may be. */
+      type_record_add(&c->arena, rec, col, type_prim(TY_STRING));
     }
     uint32_t line = 1;
     Str fields[MAX_COLS];
+    StrMap keys;  /* key -> its line, to refuse repeated keys as stdlib/csv.c does */
+    strmap_init(&keys);
     while (ok && p < end) {
       line++;
       if (*p == '\n' || *p == '\r') {  /* blank line */
@@ -548,7 +561,7 @@ const Type *check_csv_table(Compilation *c, AstNode *pathn) {
         if (p < end && *p == '\n') p++;
         continue;
       }
-      int n = csv_row(&c->arena, &p, end, fields, MAX_COLS);
+      int n = csv_row(&c->arena, &p, end, sep, fields, MAX_COLS);
       if (n != nc) {
         Diag *dg = diag_report(d, DIAG_E0604, pathn->span, "CSV file `%s` line %u: %s", path, line,
                                n < 0 ? "unterminated quote" : "wrong number of columns");
@@ -556,8 +569,19 @@ const Type *check_csv_table(Compilation *c, AstNode *pathn) {
           diag_help(d, dg, "the header has %d columns, this row %d; quote values that contain a comma",
                     nc, n);
         ok = false;
+      } else if (n > 0) {
+        uintptr_t prev = (uintptr_t)strmap_get(&keys, fields[0]);
+        if (prev) {
+          diag_report(d, DIAG_E0604, pathn->span,
+                      "CSV table %.*s:%u: key `%s` is also on line %u; keys must be unique",
+                      STR_FMT(name), line, diag_quote(d, fields[0]), (unsigned)prev);
+          ok = false;
+        } else {
+          strmap_put(&keys, arena_str(&c->arena, fields[0]), (void *)(uintptr_t)line);
+        }
       }
     }
+    strmap_fini(&keys);
     if (ok) row = rec;
   }
   free(text);

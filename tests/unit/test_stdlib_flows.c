@@ -54,10 +54,9 @@ static void csv_table_flow(void) {
   write_text_file(dir, "t.iexflow",
       "flow csv_table \"CSV lookups\"\n"
       "use shop: shopify\n"
-      "use books: economic\n"
       "table products = csv(\"products.csv\") \"Products by SKU\"\n"
       "on shop.order reaches paid\n"
-      "step invoice = books.invoice.create(mode: draft) {\n"
+      "step invoice = {\n"
       "  currency = order.currency\n"
       "  lines = [\n"
       "    for item in order.line_items {\n"
