@@ -351,6 +351,7 @@ static const char *closest(R *r, Str name, const Str *names, size_t n) {
 }
 
 static const char *closest_in_map(R *r, Str name, const StrMap *m) {
+  if (m->n_entries == 0) return NULL;  /* (entries is NULL then) */
   Str *names = xcalloc(m->n_entries + 1, sizeof *names);
   size_t n = 0;
   STRMAP_FOREACH(m, e) names[n++] = e->key;
