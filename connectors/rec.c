@@ -3,6 +3,7 @@
 ** (connectors/rec.h).
 */
 #include "connectors/rec.h"
+#include "common/datetime.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -51,12 +52,22 @@ const char *rec_text(Arena *a, Value v) {
     case VAL_DECIMAL:
       decimal_format(value_as_decimal(v), num);
       return arena_strndup(a, num, strlen(num));
+    /* Flows compute dates (`date(order.processed_at)`); systems take
+    ** them as ISO text. */
+    case VAL_DATE: {
+      char d[DATE_TEXT_SIZE];
+      size_t n = date_format_iso(v.as.days, d);
+      return arena_strndup(a, d, n);
+    }
+    case VAL_DATETIME: {
+      char d[DATETIME_TEXT_SIZE];
+      size_t n = datetime_format_iso(value_as_datetime(v), d);
+      return arena_strndup(a, d, n);
+    }
     case VAL_NULL:
     case VAL_BOOL:
     case VAL_LIST:
     case VAL_RECORD:
-    case VAL_DATE:
-    case VAL_DATETIME:
     case VAL__COUNT:
       break;
   }

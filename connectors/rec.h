@@ -29,8 +29,9 @@ Value rec_get(Value rec, const char *path);
 ** in PascalCase what it is sent in camelCase). */
 Value rec_geti(Value rec, const char *path);
 
-/* `v` as a NUL-terminated string in `a` when it is a string, or an int
-** or decimal printed plainly; NULL for anything else (null included). */
+/* `v` as a NUL-terminated string in `a` when it is a string, an int or
+** decimal printed plainly, or a date or date-time as ISO text; NULL for
+** anything else (null included). */
 const char *rec_text(Arena *a, Value v);
 /* `v` as a decimal: an int, a decimal, or a string holding a number
 ** (Shopify and WooCommerce send money as "199.00"). False otherwise. */

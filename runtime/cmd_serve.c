@@ -12,6 +12,7 @@
 #include "runtime/cli.h"
 #include "runtime/poller.h"
 #include "runtime/serve.h"
+#include "runtime/serve_work.h"
 
 static void on_signal(int sig) {
   (void)sig;
@@ -28,7 +29,7 @@ static long long number(const char *s, long long min, long long max) {
 
 int cmd_serve(int argc, char **argv) {
   ServeOptions o = {.store_path = getenv("IEX_STORE")};
-  bool polling = true;
+  bool polling = true, working = true;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--no-poll") == 0) {
@@ -56,9 +57,10 @@ int cmd_serve(int argc, char **argv) {
         return cli_usage_error("serve", "--replay-window must be 60..604800 seconds");
       o.replay_window_us = n * 1000000;
     } else if (strcmp(a, "--workers") == 0 && v) {
-      if ((n = number(v, 1, 64)) < 0)
-        return cli_usage_error("serve", "--workers must be 1..64");
+      if ((n = number(v, 0, 64)) < 0)
+        return cli_usage_error("serve", "--workers must be 0..64 (0: events wait in the inbox)");
       o.n_workers = (int)n;
+      working = n > 0;
     } else if (strcmp(a, "--grace") == 0 && v) {
       if ((n = number(v, 1, 3600)) < 0)
         return cli_usage_error("serve", "--grace must be 1..3600 seconds");
@@ -88,9 +90,12 @@ int cmd_serve(int argc, char **argv) {
   Poller poller = {.http = http, .find = connector_find};
   if (polling && http) o.poll = (ServePoll){&poller, poller_poll_all};
 
+  if (working) o.work = serve_work_executor(); /* workers run the executor */
+
   Err err;
   err_init(&err);
   IexStatus rc = serve_run(&o, &err);
+  serve_work_free();
   http_client_free(http);
   if (rc != IEX_OK) {
     fprintf(stderr, "iex serve: %s\n", err_text(&err));

@@ -14,6 +14,7 @@
 #include "common/datetime.h"
 #include "common/util.h"
 #include "connectors/http.h"
+#include "runtime/bytecode.h"
 #include "runtime/crash.h"
 #include "runtime/effects.h"
 #include "runtime/executor.h"
@@ -29,9 +30,12 @@ IexStatus flow_load(Str bytes, const char *origin, Flow *out, Err *err) {
   size_t magic = strlen(FLOW_SCRIPT_MAGIC);
   if (bytes.len >= magic && memcmp(bytes.ptr, FLOW_SCRIPT_MAGIC, magic) == 0)
     return flow_script_load(bytes, origin, out, err);
+  if (bytes.len >= BYTECODE_MAGIC_LEN &&
+      memcmp(bytes.ptr, BYTECODE_MAGIC, BYTECODE_MAGIC_LEN) == 0)
+    return flow_vm_load(bytes, origin, out, err);
   return err_set(err, IEX_E_INVALID,
-                 "%s is not a flow this iex can run (compiled .iexb flows "
-                 "need the VM, which this build does not have yet)",
+                 "%s is not a flow this iex can run (neither a compiled "
+                 ".iexb flow nor a scripted one)",
                  origin);
 }
 

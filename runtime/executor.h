@@ -84,6 +84,10 @@ IexStatus flow_load(Str bytes, const char *origin, Flow *out, Err *err);
 /* Release what flow_load() made. */
 void flow_close(Flow *f);
 
+/* A compiled flow (.iexb, starts with BYTECODE_MAGIC) run by the VM
+** (flow_vm.c). */
+IexStatus flow_vm_load(Str bytes, const char *origin, Flow *out, Err *err);
+
 /* A scripted flow (executor_script.c): the file starts with the line
 ** "#!iex-script-flow" and a JSON object follows. For tests, and for
 ** running the runtime end to end before the VM lands. See the file. */

@@ -34,3 +34,7 @@ LIB_SRCS += runtime/cmd_common.c runtime/cmd_integration.c runtime/cmd_run.c \
 ifneq ($(wildcard stdlib/stdlib.c),)
 LDFLAGS += -Wl,--undefined=std_functions
 endif
+# Compiled flows as the executor's Flow (flow_vm.c): iex run and serve run .iexb.
+LIB_SRCS += runtime/flow_vm.c
+# The executor as iex serve's work (serve_work.c).
+LIB_SRCS += runtime/serve_work.c

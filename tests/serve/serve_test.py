@@ -332,7 +332,8 @@ def graceful_shutdown():
 
 @case
 def api():
-    with Serve() as s:
+    # Without workers, so that the retried run stays queued.
+    with Serve(extra=("--workers", "0")) as s:
         st, h = s.get_json("/api/health")
         assert st == 200 and h["ok"] is True and h["inbox_pending"] == 0, h
         tid = tool("add-failed", s.store, "shop-to-books", "#1001").strip()
