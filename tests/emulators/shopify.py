@@ -265,6 +265,9 @@ class Shopify(App):
                 (c.get("first_name", "Test"), c.get("last_name", "Kunde"), c.get("email"), c.get("phone"),
                  c.get("address1", "Testvej 1"), c.get("zip", "1000"), c.get("city", "København"),
                  c.get("country_code", "DK"), c.get("country", "Denmark"), c.get("company")), t)
+            if c.get("tax_exempt"):   # an EU business whose VAT number the shop checked
+                cust["tax_exempt"] = True
+                self.store.put("customers", cust["id"], cust)
         addr = dict(cust["default_address"]) if cust else {
             "first_name": None, "last_name": None, "company": None, "address1": None, "address2": None,
             "city": None, "province": None, "country": "Denmark", "zip": None, "phone": None,
@@ -381,10 +384,10 @@ class Shopify(App):
             "referring_site": None, "source_identifier": None, "source_name": "web", "source_url": None,
             "subtotal_price": str(subtotal), "subtotal_price_set": self.mset(subtotal, pres),
             "tags": spec.get("tags", ""),
-            "tax_exempt": False,
+            "tax_exempt": bool(cust and cust.get("tax_exempt")),
             "tax_lines": [{"price": str(v), "rate": r, "title": ti, "price_set": self.mset(v, pres),
                            "channel_liable": False} for (ti, r), v in tax_acc.items()],
-            "taxes_included": True, "test": False, "token": self.uuid().replace("-", ""),
+            "taxes_included": True, "test": bool(spec.get("test")), "token": self.uuid().replace("-", ""),
             "total_discounts": str(total_disc), "total_discounts_set": self.mset(total_disc, pres),
             "total_line_items_price": str(total_items), "total_line_items_price_set": self.mset(total_items, pres),
             "total_outstanding": "0.00", "total_price": str(total), "total_price_set": self.mset(total, pres),

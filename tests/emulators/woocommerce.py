@@ -276,7 +276,7 @@ class WooCommerce(App):
                           "tax_class": "", "subtotal": mstr(sub_ex), "subtotal_tax": mstr(sub_tax),
                           "total": mstr(tot_ex), "total_tax": mstr(tot_tax),
                           "taxes": ([{"id": 1, "total": mstr(tot_tax), "subtotal": mstr(sub_tax)}] if rate else []),
-                          "meta_data": [], "sku": prod["sku"] if prod else "",
+                          "meta_data": [], "sku": prod["sku"] if prod else (ls.get("sku") or ""),
                           "price": float(tot_ex / qty), "image": {"id": "", "src": ""}, "parent_name": None})
         ship = spec.get("shipping", "default")
         ship_lines, ship_ex, ship_tax = [], money(0), money(0)
@@ -311,7 +311,7 @@ class WooCommerce(App):
              "customer_ip_address": "192.0.2.%d" % (oid % 250 + 1),
              "customer_user_agent": "Mozilla/5.0 (X11; Linux x86_64)", "created_via": spec.get("created_via", "checkout"),
              "customer_note": spec.get("customer_note", ""), "cart_hash": hashlib.md5(key.encode()).hexdigest(),
-             "number": str(oid), "meta_data": [],
+             "number": str(oid), "meta_data": list(spec.get("meta_data") or []),
              "line_items": items,
              "tax_lines": ([{"id": self.store.next_id("order_item", 1), "rate_code": "%s-MOMS-1" % cc, "rate_id": 1,
                              "label": "Moms", "compound": False, "tax_total": mstr(cart_tax),
