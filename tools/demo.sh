@@ -1,13 +1,38 @@
 #!/bin/sh
-# make demo (for now): what `iexc --check` does for a consultant. It checks
-# the shipped flows against the shipped connector schemas, then shows the
-# diagnostics of a realistic first draft with several mistakes
-# (tests/check/demo/broken-order-flow.iexflow). Later issues replace this
-# with the runtime demo. Usage: tools/demo.sh BUILD_BIN_DIR
+# make demo: the main job, from a fresh clone (the Makefile has installed
+# the Debian packages and built build/release/bin before it calls this).
+#
+# First, what `iexc --check` does for a consultant: the shipped flows check
+# cleanly against the shipped connector schemas, and a realistic first
+# draft with several mistakes (tests/check/demo/broken-order-flow.iexflow)
+# gets its diagnostics.
+#
+# Then the flows run (tools/demo_run.py): the four API emulators start on
+# free ports; a few dozen realistic orders are made in the emulated Shopify
+# and WooCommerce shops (tools/demo_orders.py); the shipped flows are
+# compiled and set up as integrations against the emulated e-conomic and
+# Dinero; the orders are imported and transferred; later a refund and a
+# changed order follow; then the transfer history (`iex log`): what was
+# created, skipped and failed and why, one failed transfer in full
+# (`iex show`) and the month's usage.
+#
+# Nothing keeps running afterwards: the emulators are stopped on every
+# exit (demo_run.py stops them itself; the trap covers a kill), and the
+# store and files live in a temporary folder that is removed.
+# Usage: tools/demo.sh BUILD_BIN_DIR
 set -u
 bin=${1:-build/release/bin}
 cd "$(dirname "$0")/.." || exit 2
+case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
 iexc=$bin/iexc
+work=$(mktemp -d "${TMPDIR:-/tmp}/iex-demo-XXXXXX")
+pid=
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 status=0
 
 echo "== 1. The shipped flows check cleanly"
@@ -38,4 +63,12 @@ echo "   ..."
 echo
 echo "== 4. Every code is explained: iexc --explain E0310"
 "$iexc" --explain E0310 | sed 's/^/   /'
+
+echo
+echo "== 5. The flows at work, against emulated Shopify, WooCommerce, e-conomic and Dinero"
+echo
+python3 tools/demo_run.py --bin "$bin" --work "$work" &
+pid=$!
+wait "$pid" || status=1
+pid=
 exit $status
