@@ -8,6 +8,7 @@
 #include "common/util.h"
 #include "compiler/codegen.h"
 #include "runtime/host.h"
+#include "runtime/lua_bridge.h"
 #include "runtime/vm.h"
 
 #include <stdlib.h>
@@ -235,6 +236,17 @@ int testrun_files(const char *const *files, int n_files, const CompileOptions *o
       continue;
     }
     Vm *vm = vm_new(p);
+    /* Tests call the flow's Lua helpers as a real run does, sandbox and
+    ** limits included. */
+    Err lua_err;
+    if (lua_flow_attach(vm, p, NULL, &lua_err) != IEX_OK) {
+      fprintf(out, "FAIL %s: %s\n", files[f], err_text(&lua_err));
+      failed++;
+      vm_free(vm);
+      program_free(p);
+      compile_free(c);
+      continue;
+    }
     Buf why;
     buf_init(&why, 0);
     for (uint32_t i = 0; i < p->n_tests; i++) {

@@ -39,4 +39,8 @@ if [ -f "$tmp/bad.iexb" ]; then
 fi
 case "$rc:$out" in [12]:*"phone.lua:3:"*) pass preview-lua-syntax ;;
   *) fail preview-lua-syntax "status $rc: $out" ;; esac
+# iexc --test runs the flow's inline tests with its Lua helpers loaded.
+out=$("$bin/iexc" --connectors tests/vm/connectors --test tests/lua/phone.iexflow 2>&1); rc=$?
+case "$rc:$out" in 0:*"1 passed, 0 failed"*) pass iexc-test-calls-lua ;;
+  *) fail iexc-test-calls-lua "status $rc: $out" ;; esac
 exit 0
