@@ -10,7 +10,8 @@
 ** of the connectors' schemas). `updates:` is an expression (usually
 ** `settings.on_update`); it is evaluated with the defaults at load and
 ** again with the integration's settings at the start of every run, so a
-** changed setting applies from the next run.
+** changed setting applies from the next run. Lua files the flow uses
+** travel in the .iexb and are loaded with it (runtime/lua_bridge.h).
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "runtime/bytecode.h"
 #include "runtime/executor.h"
 #include "runtime/json_value.h"
+#include "runtime/lua_bridge.h"
 #include "runtime/vm.h"
 
 /* The fields of a trigger record, by system and record type. */
@@ -124,9 +126,18 @@ IexStatus flow_vm_load(Str bytes, const char *origin, Flow *out, Err *err) {
   char why[512];
   Program *p = program_read(bytes.ptr, bytes.len, why, sizeof why);
   if (!p) return err_set(err, IEX_E_INVALID, "%s: %s", origin, why);
+  Vm *vm = vm_new(p);
+  /* The flow's Lua files, loaded now so that a broken one stops the
+  ** load, not every run. */
+  IexStatus rc = lua_flow_attach(vm, p, NULL, err);
+  if (rc != IEX_OK) {
+    vm_free(vm);
+    program_free(p);
+    return rc;
+  }
   VmFlow *f = xcalloc(1, sizeof *f);
   f->prog = p;
-  f->vm = vm_new(p);
+  f->vm = vm;
   arena_init(&f->arena);
   Arena *a = &f->arena;
 

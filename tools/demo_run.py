@@ -226,6 +226,28 @@ class Demo:
         return self.transfer()
 
 
+def shortened_show(text):
+    """`iex show` without the stored order and the stages that only
+    repeat what was sent or received: the reason, the events, the
+    revisions, what the failing step sent, the error and the effects."""
+    keep_stages = ("[mapped] invoice", "[request] invoice", "[error]", "[skipped]")
+    out, section, keep = [], "", True
+    for line in text.rstrip().splitlines():
+        if line and not line.startswith(" "):
+            section, keep = line, True
+            out.append(line)
+            continue
+        if section.startswith("revisions"):
+            if line.startswith("  revision"):
+                out.append(line)
+            continue
+        if section.startswith("runs") and line.startswith("    [") and not line.startswith("     "):
+            keep = line.strip().startswith(keep_stages)
+        if keep:
+            out.append(line)
+    return "\n".join(out)
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description="the demo scenario")
     ap.add_argument("--bin", required=True)
@@ -255,7 +277,8 @@ def main(argv):
         if pick:
             d.say("\n== Why order %s failed (iex show %s)" % (pick.get("key"), pick["id"]))
             rc, out, err = d.iex("show", str(pick["id"]))
-            d.say(out.rstrip())
+            d.say(shortened_show(out))
+            d.say("  (the order as received and every stage in full: iex show %s)" % pick["id"])
         rc, out, err = d.iex("usage")
         d.say("\n== Usage (iex usage)\n" + out.rstrip())
     finally:

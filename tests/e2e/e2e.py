@@ -56,7 +56,7 @@ def run(argv, env=None, stdin=None, timeout=120):
     e = dict(os.environ)
     e.update(ENV)
     e.update(env or {})
-    p = subprocess.run(argv, input=stdin, capture_output=True, text=True, env=e, timeout=timeout)
+    p = subprocess.run(argv, input=stdin, capture_output=True, text=True, env=e, timeout=timeout, cwd=ROOT)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -424,6 +424,30 @@ def case_webhook(d):
     check("serve_stops_on_sigterm", rc == 0, "iex serve exited %s" % rc)
 
 
+def case_lua(tmp):
+    """A flow that calls Lua runs under `iex run` as under `iex preview`:
+    the helper's result is what the step maps; a Lua error fails the
+    transfer naming the Lua file and line (tests/lua/phone.iexflow)."""
+    iexb = os.path.join(tmp, "phone.iexb")
+    rc, out, err = run([IEXC, "--connectors", "tests/vm/connectors", "tests/lua/phone.iexflow", "-o", iexb])
+    store = {"IEX_STORE": os.path.join(tmp, "lua.db")}
+    conns = json.dumps({"books": {"system": "ledger", "base_url": "file:" + os.path.join(tmp, "lua-ledger.txt")}})
+    run([IEX, "integration", "add", "lua", "--flow", iexb, "--connections", conns, "--activate-at", "2020-01-01"],
+        env=store)
+    path = os.path.join(tmp, "lua-in.jsonl")
+    with open(path, "w") as f:
+        for n, phone in ((1, "12 34 56 78"), (2, "12")):
+            f.write(json.dumps({"id": n, "name": "#%d" % n, "financial_status": "paid", "phone": phone,
+                                "total_price": "100.00", "updated_at": "2026-01-01T00:00:00Z"}) + "\n")
+    run([IEX, "run", "--input", path, "--integration", "lua"], env=store)
+    rc, shown, err = run([IEX, "show", "1"], env=store)
+    check("lua_helper_in_iex_run", '"phone": "+4512345678"' in shown and '"net": 80.00' in shown,
+          "the mapped record lacks the Lua helpers' results", shown[-1500:] + err)
+    rc, out, err = run([IEX, "log", "--order", "#2"], env=store)
+    check("lua_error_names_file_and_line", "tests/lua/phone.lua:4: phone `12` is too short" in out and " failed " in out,
+          "the Lua error is not the transfer's reason", out + err)
+
+
 def main():
     # The store fsyncs every transaction; on tmpfs that costs nothing.
     shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
@@ -440,7 +464,8 @@ def main():
         iexb = {f: os.path.join(tmp, f + ".iexb") for f in FLOWS}
         check("demo_orders_created", len(d.orders) >= 30, "only %d orders" % len(d.orders))
         shop_recs, woo_recs = shop_orders(d.shop), woo_orders(d.woo)
-        for name, case in [("preview", lambda: case_preview(tmp, d.orders, shop_recs, woo_recs, iexb)),
+        for name, case in [("lua", lambda: case_lua(tmp)),
+                           ("preview", lambda: case_preview(tmp, d.orders, shop_recs, woo_recs, iexb)),
                            ("transfers", lambda: case_transfers(d)),
                            ("drop_after_create", lambda: case_drop_after_create(d)),
                            ("webhook", lambda: case_webhook(d))]:
