@@ -57,9 +57,7 @@ static SettingType setting_type(const ProgSetting *ps) {
   case SETK_DECIMAL:
   case SETK_MONEY: return SETTING_MONEY;
   case SETK_ENUM: return SETTING_CHOICE;
-  /* A list is given as JSON like a table; the VM checks its elements
-  ** when a run sets it (vm_set_setting). */
-  case SETK_LIST:
+  case SETK_LIST: return SETTING_LIST;
   case SETK_TABLE: return SETTING_TABLE;
   default: return SETTING_STRING;
   }
@@ -160,7 +158,7 @@ IexStatus flow_vm_load(Str bytes, const char *origin, Flow *out, Err *err) {
     fs->name = cstr(a, ps->name);
     fs->type = setting_type(ps);
     fs->doc = ps->doc.len ? cstr(a, ps->doc) : NULL;
-    if (ps->n_allowed && fs->type == SETTING_CHOICE) {
+    if (ps->n_allowed && (fs->type == SETTING_CHOICE || fs->type == SETTING_LIST)) {
       const char **ch = arena_zalloc(a, sizeof(char *) * ps->n_allowed);
       for (uint32_t k = 0; k < ps->n_allowed; k++) ch[k] = cstr(a, ps->allowed[k]);
       fs->choices = ch;

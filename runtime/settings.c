@@ -19,9 +19,11 @@ const char *setting_type_text(const FlowSetting *s, Arena *a) {
   case SETTING_MONEY: return "money";
   case SETTING_BOOL: return "bool";
   case SETTING_TABLE: return "table";
+  case SETTING_LIST:
   case SETTING_CHOICE: {
     Buf b;
     buf_init(&b, 0);
+    if (s->type == SETTING_LIST) buf_printf(&b, "list of %s", s->n_choices ? "" : "values");
     for (size_t i = 0; i < s->n_choices; i++)
       buf_printf(&b, "%s%s", i ? " | " : "", s->choices[i]);
     char *t = arena_strndup(a, buf_cstr(&b), b.len);
@@ -107,6 +109,68 @@ IexStatus setting_parse(const FlowSetting *s, const char *text, Arena *a,
       buf_fini(&b);
       return IEX_E_INVALID;
     }
+  case SETTING_LIST: {
+    /* `paid,partially_paid` or `["paid", "partially_paid"]`. */
+    Value v;
+    JsonvError je;
+    Buf b;
+    buf_init(&b, 0);
+    if (text[0] == '[') {
+      if (!jsonv_decode(a, str_from_cstr(text), NULL, &v, &je) ||
+          value_kind(v) != VAL_LIST) {
+        buf_fini(&b);
+        return err_set(err, IEX_E_INVALID,
+                       "setting %s is a %s; give it as a JSON list like "
+                       "[\"a\", \"b\"] or as a,b", s->name, type);
+      }
+      buf_puts(&b, text);
+    } else {
+      buf_putc(&b, '[');
+      const char *p = text;
+      for (int k = 0; *p; k++) {
+        const char *end = strchr(p, ',');
+        if (!end) end = p + strlen(p);
+        while (p < end && *p == ' ') p++;
+        const char *last = end;
+        while (last > p && last[-1] == ' ') last--;
+        char *item = arena_strndup(a, p, (size_t)(last - p));
+        const char *q = quoted_json(item, a);
+        if (!q) {
+          buf_fini(&b);
+          return err_set(err, IEX_E_INVALID,
+                         "setting %s: the value is not valid UTF-8", s->name);
+        }
+        buf_printf(&b, "%s%s", k ? "," : "", q);
+        p = *end ? end + 1 : end;
+      }
+      buf_putc(&b, ']');
+      if (!jsonv_decode(a, str_make(buf_cstr(&b), b.len), NULL, &v, &je)) {
+        buf_fini(&b);
+        return err_set(err, IEX_E_INVALID, "setting %s: `%s` is not a list",
+                       s->name, text);
+      }
+    }
+    for (uint32_t i = 0; i < v.len && s->n_choices; i++) {
+      Value e = v.as.items[i];
+      bool ok = false;
+      for (size_t c = 0; c < s->n_choices && !ok; c++)
+        ok = value_kind(e) == VAL_STRING &&
+             str_eq_cstr(value_as_str(e), s->choices[c]);
+      if (!ok) {
+        buf_reset(&b);
+        for (size_t c = 0; c < s->n_choices; c++)
+          buf_printf(&b, "%s%s", c ? ", " : "", s->choices[c]);
+        err_set(err, IEX_E_INVALID,
+                "setting %s: element %u of `%s` is not allowed; allowed "
+                "values: %s", s->name, i + 1, text, buf_cstr(&b));
+        buf_fini(&b);
+        return IEX_E_INVALID;
+      }
+    }
+    *json_out = arena_strndup(a, buf_cstr(&b), b.len);
+    buf_fini(&b);
+    return IEX_OK;
+  }
   case SETTING_TABLE: {
     Value v;
     JsonvError je;

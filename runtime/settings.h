@@ -31,7 +31,9 @@ typedef enum SettingType {
   SETTING_MONEY,  /* an exact decimal: 0.05 */
   SETTING_BOOL,   /* true | false */
   SETTING_CHOICE, /* one of `choices`: draft | booked */
-  SETTING_TABLE   /* a JSON object (table of string to ...) */
+  SETTING_TABLE,  /* a JSON object (table of string to ...) */
+  SETTING_LIST    /* a JSON list, or values separated by commas; each one
+                     of `choices` when there are any */
 } SettingType;
 
 /* One setting as the flow declares it. Strings are borrowed from whoever

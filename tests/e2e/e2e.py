@@ -448,6 +448,19 @@ def case_lua(tmp):
           "the Lua error is not the transfer's reason", out + err)
 
 
+def case_settings_list(tmp, iexb):
+    """A multi-valued setting (the allowed order stages) is set as a,b or
+    as a JSON list, each value checked against the flow's choices."""
+    store = {"IEX_STORE": os.path.join(tmp, "settings.db")}
+    run([IEX, "integration", "add", "s", "--flow", iexb, "--connections", "{}"], env=store)
+    rc1, o1, e1 = run([IEX, "settings", "set", "s", "order_stages", "paid, pending"], env=store)
+    rc2, o2, e2 = run([IEX, "settings", "get", "s", "order_stages"], env=store)
+    check("settings_list_set", rc1 == 0 and o2.strip() == '["paid","pending"]', "not stored as a list", o1 + e1 + o2 + e2)
+    rc, out, err = run([IEX, "settings", "set", "s", "order_stages", '["paid", "shipped"]'], env=store)
+    check("settings_list_value_refused", rc == 1 and "allowed values: pending, authorized, partially_paid, paid" in err,
+          "an unknown stage was not refused with the allowed ones", out + err)
+
+
 def main():
     # The store fsyncs every transaction; on tmpfs that costs nothing.
     shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
@@ -465,6 +478,7 @@ def main():
         check("demo_orders_created", len(d.orders) >= 30, "only %d orders" % len(d.orders))
         shop_recs, woo_recs = shop_orders(d.shop), woo_orders(d.woo)
         for name, case in [("lua", lambda: case_lua(tmp)),
+                           ("settings", lambda: case_settings_list(tmp, iexb["shopify_to_economic"])),
                            ("preview", lambda: case_preview(tmp, d.orders, shop_recs, woo_recs, iexb)),
                            ("transfers", lambda: case_transfers(d)),
                            ("drop_after_create", lambda: case_drop_after_create(d)),
