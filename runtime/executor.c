@@ -651,7 +651,11 @@ static HostAnswer host_operation(void *ctx, const OpCall *call, Value *result,
   StatusGroup g = status_group(rc);
   bool outage = rc != IEX_OK && (g == STATUS_GROUP_RETRY ||
                                  rc == IEX_E_OUTCOME_UNKNOWN);
-  if (circuit_record(&cs->circuit, !outage, now_us(x)))
+  /* A 429 is a system that works and asks us to slow down: the wait it
+  ** asks for (Retry-After) is the remedy, and pausing the connection on
+  ** top of it would stall an import for the whole pause. So it neither
+  ** opens the circuit nor counts as the success that closes it. */
+  if (rc != IEX_E_HTTP_429 && circuit_record(&cs->circuit, !outage, now_us(x)))
     notify_circuit(r, alias, system);
   if (rc == IEX_OK) {
     add_stage(r, step, STORE_STAGE_RESPONSE, json_of(res, a), IEX_OK, how,

@@ -321,6 +321,35 @@ TEST(executor_transient_failure_waits_with_backoff_then_runs) {
   fx_close(&fx);
 }
 
+TEST(executor_rate_limited_answers_wait_but_do_not_open_the_circuit) {
+  Fx fx;
+  CHECK_FATAL(fx_open(&fx));
+  Executor *x = fx_executor(&fx);
+  for (int i = 1; i <= 4; i++) {
+    char j[128];
+    snprintf(j, sizeof j, "{\"id\": %d, \"name\": \"#%d\", \"status\": \"paid\", \"total\": 1}", i, i);
+    submit(&fx, x, j);
+  }
+  setenv("IEX_LEDGER_FAULT", "busy", 1);
+  ExecutorStats st;
+  memset(&st, 0, sizeof st);
+  CHECK_OK(executor_run_pending(x, &st, &err));
+  unsetenv("IEX_LEDGER_FAULT");
+  CHECK_EQ_INT(st.waiting, 4);
+  Arena a;
+  arena_init(&a);
+  /* Every call went out and was told to wait; none found the circuit open. */
+  for (int i = 1; i <= 4; i++) CHECK_EQ_STR(transfer(&fx, i, &a).code, "E_HTTP_429");
+  /* After the 7 s the ledger asked for (not a circuit pause), all go through. */
+  clock_fake_advance(&fx.clock, 8 * SEC);
+  memset(&st, 0, sizeof st);
+  CHECK_OK(executor_run_due(x, 0, &st, &err));
+  CHECK_EQ_INT(st.done, 4);
+  arena_fini(&a);
+  executor_free(x);
+  fx_close(&fx);
+}
+
 TEST(executor_circuit_opens_after_repeated_failures_and_tells_once) {
   Fx fx;
   CHECK_FATAL(fx_open(&fx));
@@ -535,6 +564,7 @@ int main(void) {
   RUN(retry_after_seconds_and_http_date);
   RUN(token_bucket_limits_rate_and_allows_bursts);
   RUN(circuit_opens_once_pauses_and_half_opens);
+  RUN(executor_rate_limited_answers_wait_but_do_not_open_the_circuit);
   RUN(secrets_resolve_env_and_private_files_only);
   RUN(settings_parse_by_type);
   RUN(executor_done_skipped_failed_with_rule);
