@@ -42,7 +42,11 @@ IexStatus poller_connection(const char *connections_json, const char *alias,
     json_decref(root);
     return err_set(err, IEX_E_NOT_FOUND, "no connection `%s`", alias);
   }
-  size_t n = json_object_size(c);
+  /* Secret references are read where the executor reads them (the
+  ** connection's "secrets" object, docs/runtime.md) and, for connections
+  ** written before that, as top-level keys. */
+  json_t *nested = json_object_get(c, "secrets");
+  size_t n = json_object_size(c) + (json_is_object(nested) ? json_object_size(nested) : 0);
   const char **names = ARENA_NEW_ARRAY(a, const char *, n + 1);
   const char **values = ARENA_NEW_ARRAY(a, const char *, n + 1);
   json_t *sys = json_object_get(c, "system");
@@ -55,7 +59,9 @@ IexStatus poller_connection(const char *connections_json, const char *alias,
   const char *key;
   json_t *v;
   IexStatus rc = IEX_OK;
-  json_object_foreach(c, key, v) {
+  json_t *scopes[2] = {c, json_is_object(nested) ? nested : NULL};
+  for (int sc = 0; sc < 2 && scopes[sc] && rc == IEX_OK; sc++) {
+    json_object_foreach(scopes[sc], key, v) {
     if (!json_is_string(v) || !is_reference(json_string_value(v))) continue;
     char secret[2048];
     rc = serve_resolve_secret(json_string_value(v), secret, sizeof secret, err);
@@ -66,6 +72,7 @@ IexStatus poller_connection(const char *connections_json, const char *alias,
     names[out->n_secrets] = arena_printf(a, "%s", key);
     values[out->n_secrets++] = arena_printf(a, "%s", secret);
     memset(secret, 0, sizeof secret);
+    }
   }
   out->secret_names = names;
   out->secret_values = values;

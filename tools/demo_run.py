@@ -123,8 +123,9 @@ class Demo:
 
     # -- connections ------------------------------------------------------------
     def connection(self, system):
-        """A connection as the executor reads it ("secrets") and as the
-        poller and import read it (top-level keys), secrets as env:NAME."""
+        """A connection as docs/runtime.md describes it: secrets as
+        env:NAME references under "secrets" (the executor, the poller and
+        import all read them there)."""
         if system == "shopify":
             c = {"base_url": self.shop.url + "/admin/api/2023-10",
                  "secrets": {"access_token": "env:SHOP_TOKEN"}, "webhook_secret": "env:SHOP_WEBHOOK_SECRET"}
@@ -139,7 +140,6 @@ class Demo:
                  "secrets": {"client_id": "env:DINERO_CLIENT_ID", "client_secret": "env:DINERO_CLIENT_SECRET",
                              "api_key": "env:DINERO_API_KEY"}}
         c["system"] = system
-        c.update(c["secrets"])
         return c
 
     # -- public API of the emulators (what a person would do in the UI) ------------
