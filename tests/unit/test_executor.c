@@ -252,6 +252,15 @@ static void submit(Fx *fx, Executor *x, const char *json) {
   CHECK_OK(executor_submit(x, fx->ig, str_from_cstr(json), "import", NULL, &err));
 }
 
+/* Orders #1..#n, paid, one currency unit each. */
+static void submit_paid_orders(Fx *fx, Executor *x, int n) {
+  for (int i = 1; i <= n; i++) {
+    char j[128];
+    snprintf(j, sizeof j, "{\"id\": %d, \"name\": \"#%d\", \"status\": \"paid\", \"total\": 1}", i, i);
+    submit(fx, x, j);
+  }
+}
+
 static StoreTransfer transfer(Fx *fx, int64_t id, Arena *a) {
   StoreTransfer t;
   memset(&t, 0, sizeof t);
@@ -325,11 +334,7 @@ TEST(executor_rate_limited_answers_wait_but_do_not_open_the_circuit) {
   Fx fx;
   CHECK_FATAL(fx_open(&fx));
   Executor *x = fx_executor(&fx);
-  for (int i = 1; i <= 4; i++) {
-    char j[128];
-    snprintf(j, sizeof j, "{\"id\": %d, \"name\": \"#%d\", \"status\": \"paid\", \"total\": 1}", i, i);
-    submit(&fx, x, j);
-  }
+  submit_paid_orders(&fx, x, 4);
   setenv("IEX_LEDGER_FAULT", "busy", 1);
   ExecutorStats st;
   memset(&st, 0, sizeof st);
@@ -354,11 +359,7 @@ TEST(executor_circuit_opens_after_repeated_failures_and_tells_once) {
   Fx fx;
   CHECK_FATAL(fx_open(&fx));
   Executor *x = fx_executor(&fx);
-  for (int i = 1; i <= 4; i++) {
-    char j[128];
-    snprintf(j, sizeof j, "{\"id\": %d, \"name\": \"#%d\", \"status\": \"paid\", \"total\": 1}", i, i);
-    submit(&fx, x, j);
-  }
+  submit_paid_orders(&fx, x, 4);
   setenv("IEX_LEDGER_FAULT", "down", 1);
   ExecutorStats st;
   memset(&st, 0, sizeof st);
