@@ -36,6 +36,7 @@
 #include "common/arena.h"
 #include "common/buf.h"
 #include "common/str.h"
+#include "common/util.h"
 #include "runtime/host.h"
 #include "runtime/status.h"
 #include "runtime/value.h"
@@ -62,6 +63,21 @@ typedef struct ListPage {
   char next_cursor[512];   /* opaque; "" when there is nothing more */
 } ListPage;
 
+/* What running a write again for a changed source record does
+** (`updates: apply`, docs/runtime.md "Updates"). */
+typedef enum OpUpdate {
+  /* What the first run made stays as it is; a later revision reuses its
+  ** stored answer (a payment, a sent e-mail, a created customer). */
+  OP_UPDATE_KEEPS = 0,
+  /* Running it again with the same reference changes the record the
+  ** first run made, where the system still allows it (a draft invoice is
+  ** replaced; a booked one is left alone and OpCall.note says so), or
+  ** finds the same record again (match_or_create). Running it twice with
+  ** the same input changes nothing more, so after an unknown outcome it
+  ** is simply run again: its `find` would find the old record. */
+  OP_UPDATE_REPLACES = 1
+} OpUpdate;
+
 typedef struct ConnectorOp {
   const char *name;        /* as the schema declares it: "invoice.create" */
   OpEffect effect;         /* must agree with the schema */
@@ -77,6 +93,8 @@ typedef struct ConnectorOp {
   ** and `*result` set when the lookup itself succeeded. NULL for reads. */
   IexStatus (*find)(const Connection *conn, const OpCall *call, bool *found,
                     Value *result, Err *err);
+
+  OpUpdate update;         /* for writes; see OpUpdate */
 } ConnectorOp;
 
 typedef struct Connector {
@@ -106,5 +124,9 @@ typedef struct Connector {
 const Connector *connector_find(const char *system);
 /* The operation `name` of `c`, or NULL. */
 const ConnectorOp *connector_op(const Connector *c, Str name);
+/* Leave a line for the transfer history in call->note (when someone
+** listens): what the operation did instead of what was asked. No secrets. */
+void connector_note(const OpCall *call, const char *fmt, ...)
+    IEX_PRINTF(2, 3);
 
 #endif /* IEX_CONNECTORS_CONNECTOR_H */

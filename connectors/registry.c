@@ -2,6 +2,8 @@
 ** The connectors linked into iex (connectors/registry.def) and lookups of
 ** connectors and their operations by name (connectors/connector.h).
 */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "connectors/connector.h"
@@ -28,4 +30,12 @@ const ConnectorOp *connector_op(const Connector *c, Str name) {
   for (size_t i = 0; i < c->n_ops; i++)
     if (str_eq_cstr(name, c->ops[i].name)) return &c->ops[i];
   return NULL;
+}
+
+void connector_note(const OpCall *call, const char *fmt, ...) {
+  if (!call || !call->note) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(call->note->text, sizeof call->note->text, fmt, ap);
+  va_end(ap);
 }

@@ -44,6 +44,11 @@ typedef enum OpEffect {
   OP_WRITES = 1
 } OpEffect;
 
+/* A line a connector leaves for the transfer history (OpCall.note). */
+typedef struct OpNote {
+  char text[400];
+} OpNote;
+
 /* One connector operation a step asks for. */
 typedef struct OpCall {
   Arena *arena;        /* the evaluation's arena: put the result here */
@@ -60,6 +65,11 @@ typedef struct OpCall {
   ** reservation made before a crash. */
   Str effect_key;
   const char *location; /* "flows/x.iexflow:175:16" of the step */
+  /* Where a connector says what it did instead of what was asked, for
+  ** people ("booked invoice 20001 is left alone: e-conomic cannot change
+  ** a booked invoice"). NULL: nobody listens (the VM's own calls); the
+  ** executor points it at its own OpNote before a write. */
+  OpNote *note;
 } OpCall;
 
 /* How the host answered. */

@@ -198,10 +198,10 @@ static IexStatus ledger_invoice_find(const Connection *conn,
 }
 
 static const ConnectorOp ledger_ops[] = {
-    {"customer.create", OP_WRITES, ledger_write, ledger_find},
-    {"invoice.create", OP_WRITES, ledger_write, ledger_find},
-    {"payment.create", OP_WRITES, ledger_write, ledger_find},
-    {"invoice.find", OP_READS, ledger_invoice_find, NULL},
+    {"customer.create", OP_WRITES, ledger_write, ledger_find, OP_UPDATE_KEEPS},
+    {"invoice.create", OP_WRITES, ledger_write, ledger_find, OP_UPDATE_KEEPS},
+    {"payment.create", OP_WRITES, ledger_write, ledger_find, OP_UPDATE_KEEPS},
+    {"invoice.find", OP_READS, ledger_invoice_find, NULL, OP_UPDATE_KEEPS},
 };
 
 const Connector connector_ledger = {

@@ -308,7 +308,17 @@ static IexStatus create_doc(const Connection *k, const OpCall *c, Value body,
   Value old;
   IexStatus rc = find_doc(k, a, credit, ref, &old, err);
   if (rc != IEX_OK) return rc;
-  if (old.kind != VAL_NULL && !is_draft(a, old)) { *result = camel(a, old); return IEX_OK; }
+  if (old.kind != VAL_NULL && !is_draft(a, old)) {
+    /* Booked: Dinero changes it no more. A correction is a credit note. */
+    const char *num = rec_text(a, rec_geti(old, "Number"));
+    if (!num) num = rec_text(a, rec_geti(old, "Guid"));
+    connector_note(c, "%s %s with reference %s is booked and left alone: Dinero cannot "
+                   "change a booked %s", credit ? "credit note" : "invoice",
+                   num ? num : "(no number)", ref,
+                   credit ? "credit note" : "invoice; a correction is a credit note");
+    *result = camel(a, old);
+    return IEX_OK;
+  }
 
   /* Totals, previewed without saving. A credit note is previewed as an
   ** invoice to the same contact: the arithmetic is the same. */
@@ -556,13 +566,14 @@ static IexStatus send_email_find(const Connection *k, const OpCall *c, bool *fou
 }
 
 static const ConnectorOp ops[] = {
-  {"contact.match_or_create", OP_WRITES, contact_match_or_create, contact_match_find},
-  {"contact.create", OP_WRITES, contact_create, contact_create_find},
-  {"invoice.create", OP_WRITES, invoice_create, invoice_create_find},
-  {"invoice.find", OP_READS, invoice_find, NULL},
-  {"invoice.send_email", OP_WRITES, send_email, send_email_find},
-  {"payment.create", OP_WRITES, payment_create, payment_find},
-  {"credit_note.create", OP_WRITES, credit_note_create, credit_find},
+  {"contact.match_or_create", OP_WRITES, contact_match_or_create, contact_match_find,
+   OP_UPDATE_REPLACES},
+  {"contact.create", OP_WRITES, contact_create, contact_create_find, OP_UPDATE_KEEPS},
+  {"invoice.create", OP_WRITES, invoice_create, invoice_create_find, OP_UPDATE_REPLACES},
+  {"invoice.find", OP_READS, invoice_find, NULL, OP_UPDATE_KEEPS},
+  {"invoice.send_email", OP_WRITES, send_email, send_email_find, OP_UPDATE_KEEPS},
+  {"payment.create", OP_WRITES, payment_create, payment_find, OP_UPDATE_KEEPS},
+  {"credit_note.create", OP_WRITES, credit_note_create, credit_find, OP_UPDATE_KEEPS},
 };
 
 const Connector connector_dinero = {

@@ -599,7 +599,15 @@ static IexStatus create_invoice(const Connection *k, const OpCall *c, Value draf
   Value old_booked, old_draft;
   rc = find_by_reference(k, a, ref, &old_booked, &old_draft, err);
   if (rc != IEX_OK) return rc;
-  if (old_booked.kind != VAL_NULL) { *result = old_booked; return IEX_OK; }
+  if (old_booked.kind != VAL_NULL) {
+    int64_t bn = 0;
+    rec_int(rec_get(old_booked, "bookedInvoiceNumber"), &bn);
+    connector_note(c, "booked %s %lld with reference %s is left alone: e-conomic cannot "
+                   "change a booked invoice%s", credit ? "credit note" : "invoice",
+                   (long long)bn, ref, credit ? "" : "; a correction is a credit note");
+    *result = old_booked;
+    return IEX_OK;
+  }
 
   int64_t cn;
   if (rec_int(rec_get(draft, "customer.customerNumber"), &cn)) {
@@ -873,15 +881,16 @@ static IexStatus payment_create(const Connection *k, const OpCall *c, Value *res
 }
 
 static const ConnectorOp ops[] = {
-  {"customer.match_or_create", OP_WRITES, customer_match_or_create, customer_match_find},
-  {"customer.create", OP_WRITES, customer_create, customer_create_find},
-  {"customer.get", OP_READS, customer_get, NULL},
-  {"product.create", OP_WRITES, product_create, product_create_find},
-  {"product.get", OP_READS, product_get, NULL},
-  {"invoice.create", OP_WRITES, invoice_create, invoice_create_find},
-  {"invoice.find", OP_READS, invoice_find, NULL},
-  {"credit_note.create", OP_WRITES, credit_note_create, invoice_create_find},
-  {"payment.create", OP_WRITES, payment_create, payment_find},
+  {"customer.match_or_create", OP_WRITES, customer_match_or_create, customer_match_find,
+   OP_UPDATE_REPLACES},
+  {"customer.create", OP_WRITES, customer_create, customer_create_find, OP_UPDATE_KEEPS},
+  {"customer.get", OP_READS, customer_get, NULL, OP_UPDATE_KEEPS},
+  {"product.create", OP_WRITES, product_create, product_create_find, OP_UPDATE_KEEPS},
+  {"product.get", OP_READS, product_get, NULL, OP_UPDATE_KEEPS},
+  {"invoice.create", OP_WRITES, invoice_create, invoice_create_find, OP_UPDATE_REPLACES},
+  {"invoice.find", OP_READS, invoice_find, NULL, OP_UPDATE_KEEPS},
+  {"credit_note.create", OP_WRITES, credit_note_create, invoice_create_find, OP_UPDATE_KEEPS},
+  {"payment.create", OP_WRITES, payment_create, payment_find, OP_UPDATE_KEEPS},
 };
 
 const Connector connector_economic = {

@@ -130,9 +130,9 @@ static IexStatus list(const Connection *conn, Arena *a, const char *record_type,
 }
 
 static const ConnectorOp ops[] = {
-  {"order.get", OP_READS, order_get, NULL},
-  {"transaction.list", OP_READS, transaction_list, NULL},
-  {"customer.get", OP_READS, customer_get, NULL},
+  {"order.get", OP_READS, order_get, NULL, OP_UPDATE_KEEPS},
+  {"transaction.list", OP_READS, transaction_list, NULL, OP_UPDATE_KEEPS},
+  {"customer.get", OP_READS, customer_get, NULL, OP_UPDATE_KEEPS},
 };
 
 const Connector connector_shopify = {

@@ -136,8 +136,8 @@ static IexStatus list(const Connection *conn, Arena *a, const char *record_type,
 }
 
 static const ConnectorOp ops[] = {
-  {"order.get", OP_READS, order_get, NULL},
-  {"customer.get", OP_READS, customer_get, NULL},
+  {"order.get", OP_READS, order_get, NULL, OP_UPDATE_KEEPS},
+  {"customer.get", OP_READS, customer_get, NULL, OP_UPDATE_KEEPS},
 };
 
 const Connector connector_woocommerce = {

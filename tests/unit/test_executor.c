@@ -426,7 +426,7 @@ static IexStatus sc_find(const Connection *c, const OpCall *call, bool *found,
   return IEX_OK;
 }
 
-static const ConnectorOp sc_op = {"invoice.create", OP_WRITES, sc_run, sc_find};
+static const ConnectorOp sc_op = {"invoice.create", OP_WRITES, sc_run, sc_find, OP_UPDATE_KEEPS};
 
 typedef struct EffFx {
   Fx fx;
