@@ -129,6 +129,7 @@ IexStatus effect_perform(const EffectCall *ec, Value *result,
     e.unknown_since_us = ec->now_us;
     /* fall through */
   case STORE_EFFECT_UNKNOWN: {
+    if (ec->rerun_when_unknown) break; /* replaces by reference: send */
     bool found;
     Value rec = value_null();
     rc = look_up(ec, &e, &found, &rec, rep, err);

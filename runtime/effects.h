@@ -17,7 +17,9 @@
 ** sent again: found, the record is adopted as the result; not found, it
 ** is sent again (after the reconcile window, for systems whose search
 ** lags); the lookup failing leaves it unknown and the run waiting. A done
-** effect is never sent again: its stored answer is the result.
+** effect is never sent again: its stored answer is the result. An update
+** of what an earlier revision made (EffectCall.rerun_when_unknown) is sent
+** again instead of looked up: the lookup would find the old record.
 **
 ** Each step of the protocol has its named crash point (crashpoints.def):
 ** effect_reserved, effect_started, response_received, effect_done; the
@@ -44,6 +46,11 @@ typedef struct EffectCall {
   bool counts_usage;      /* a created order (runtime/effects.h) */
   int64_t reconcile_window_us; /* see ExecutorOptions */
   int64_t now_us;         /* the time now, for the window */
+  /* After an unknown outcome, run it again instead of looking it up: for
+  ** an operation that replaces by its reference (OP_UPDATE_REPLACES)
+  ** carrying a newer revision's data, whose lookup would find the record
+  ** as an earlier revision left it and so lose the change. */
+  bool rerun_when_unknown;
   const Connection *conn;
   const ConnectorOp *op;  /* op->effect == OP_WRITES */
   const OpCall *call;

@@ -403,6 +403,9 @@ typedef struct RunCtx {
   Err store_err;
   int64_t wait_until_us; /* Retry-After or an open circuit; 0: backoff */
   ExecutorStats *stats;
+  FlowUpdates updates;   /* the flow's `updates:` with this run's settings */
+  bool transferred;      /* a run of an earlier revision ended done */
+  const char *notes;     /* what connectors said (OpNote), for the run */
 } RunCtx;
 
 /* `v` as JSON text in `a` (pretty for people happens at show time). */
@@ -540,6 +543,73 @@ static void notify_circuit(RunCtx *r, const char *alias, const char *system) {
   store_outbox_add(x->store, &m, &id, NULL, NULL);
 }
 
+/* Which effect a write is, by the flow's `updates:` (docs/runtime.md,
+** "Updates"):
+**   again   one effect per revision: "invoice@r2", a new record each time;
+**   apply   one effect per transfer: "invoice". When an earlier revision
+**           made it, an operation that replaces by reference runs again as
+**           the update "invoice@r2-update" (not counted as an order); one
+**           that keeps what it made gives the stored answer;
+**   ignore  later revisions do not run (run_one), so "invoice" only. */
+typedef struct WriteKey {
+  const char *key, *reference; /* in the run's arena */
+  bool update;   /* changes what an earlier revision made */
+  bool kept;     /* an earlier revision made it and it stays as it is */
+  bool rerun;    /* EffectCall.rerun_when_unknown */
+  const char *why; /* for the stages: why this key; NULL: nothing to say */
+} WriteKey;
+
+static IexStatus write_key(RunCtx *r, const OpCall *call,
+                           const ConnectorOp *op, WriteKey *wk, Err *err) {
+  Arena *a = r->a;
+  memset(wk, 0, sizeof *wk);
+  const char *base = arena_printf(a, "%.*s", STR_FMT(call->effect_key));
+  wk->key = base;
+  wk->reference = arena_printf(a, "%s/%s/%s", r->l->ig.name,
+                               r->transfer.source_id, base);
+  if (r->updates == FLOW_UPDATES_AGAIN) {
+    wk->key = arena_printf(a, "%s@r%lld", base, (long long)r->rev.number);
+    wk->reference = arena_printf(a, "%s/%s/%s", r->l->ig.name,
+                                 r->transfer.source_id, wk->key);
+    return IEX_OK;
+  }
+  if (r->updates != FLOW_UPDATES_APPLY || r->rev.number <= 1) return IEX_OK;
+  StoreEffect made;
+  bool found;
+  IexStatus rc = store_effect_find(r->x->store, r->run.transfer_id, base, a,
+                                   &made, &found, err);
+  if (rc != IEX_OK || !found || made.revision_id == r->run.revision_id)
+    return rc;
+  bool replaces = op->update == OP_UPDATE_REPLACES;
+  if (made.state == STORE_EFFECT_DONE && made.run_id > 0) {
+    /* Finished by a run of this revision (after an earlier one left it
+    ** unfinished): this revision's data is in it already. */
+    StoreRun by;
+    rc = store_run_get(r->x->store, made.run_id, a, &by, err);
+    if (rc != IEX_OK || by.revision_id == r->run.revision_id) return rc;
+  }
+  if (made.state != STORE_EFFECT_DONE) {
+    /* An earlier revision's attempt that never finished: this revision's
+    ** data goes in its place; a lookup would adopt the older record. */
+    wk->rerun = replaces;
+    return IEX_OK;
+  }
+  if (!replaces) {
+    wk->kept = true;
+    wk->why = arena_printf(a, "made for an earlier revision and kept: %s "
+                              "does not change what it made; its stored "
+                              "answer is used",
+                           op->name);
+    return IEX_OK;
+  }
+  wk->update = wk->rerun = true;
+  wk->key = arena_printf(a, "%s@r%lld-update", base, (long long)r->rev.number);
+  wk->why = arena_printf(a, "revision %lld updates what %s made for an "
+                            "earlier revision (updates: apply)",
+                         (long long)r->rev.number, base);
+  return IEX_OK;
+}
+
 static HostAnswer host_operation(void *ctx, const OpCall *call, Value *result,
                                  Err *err) {
   RunCtx *r = ctx;
@@ -606,32 +676,39 @@ static HostAnswer host_operation(void *ctx, const OpCall *call, Value *result,
   err_init(&cerr);
   Value res = value_null();
   const char *how = "read";
+  /* The connector's own call, with somewhere to leave its note. */
+  OpNote note = {{0}};
+  OpCall own = *call;
+  own.note = &note;
   if (writes) {
-    char key[200];
-    if (r->flow->info.updates == FLOW_UPDATES_AGAIN)
-      snprintf(key, sizeof key, "%.*s@r%lld", STR_FMT(call->effect_key),
-               (long long)r->rev.number);
-    else
-      snprintf(key, sizeof key, "%.*s", STR_FMT(call->effect_key));
-    char *reference = arena_printf(a, "%s/%s/%s", r->l->ig.name,
-                                   r->transfer.source_id, key);
+    WriteKey wk;
+    rc = write_key(r, call, op, &wk, &cerr);
+    if (rc != IEX_OK) {
+      secrets_wipe(&secrets);
+      r->store_rc = rc;
+      r->store_err = cerr;
+      if (err) *err = cerr;
+      return HOST_FAIL;
+    }
     EffectCall ec = {.store = x->store,
                      .transfer_id = r->run.transfer_id,
                      .revision_id = r->run.revision_id,
                      .run_id = r->run.id,
-                     .key = key,
-                     .reference = reference,
-                     .counts_usage = effect_counts_usage(call->operation),
+                     .key = wk.key,
+                     .reference = wk.reference,
+                     .counts_usage = !wk.update &&
+                                     effect_counts_usage(call->operation),
                      .reconcile_window_us = x->opt.reconcile_window_us,
                      .now_us = now,
+                     .rerun_when_unknown = wk.rerun,
                      .conn = &conn,
                      .op = op,
-                     .call = call};
+                     .call = &own};
     add_stage(r, step, STORE_STAGE_REQUEST,
               arena_printf(a, "{\"system\":\"%s\",\"operation\":\"%s\","
                               "\"effect\":\"%s\"}",
-                           system, op_name, key),
-              IEX_OK, NULL, NULL);
+                           system, op_name, wk.key),
+              IEX_OK, wk.why, NULL);
     EffectReport rep;
     rc = effect_perform(&ec, &res, &rep, &cerr);
     if (rc == IEX_OK && r->stats) {
@@ -639,12 +716,18 @@ static HostAnswer host_operation(void *ctx, const OpCall *call, Value *result,
       if (rep.how == EFFECT_REUSED) r->stats->reused++;
       if (rep.how == EFFECT_ADOPTED) r->stats->adopted++;
     }
-    how = rep.how == EFFECT_SENT      ? "sent"
-          : rep.how == EFFECT_REUSED  ? "already done; the stored answer is used"
+    how = rep.how == EFFECT_SENT      ? (wk.update ? "sent as an update" : "sent")
+          : rep.how == EFFECT_REUSED  ? (wk.kept ? wk.why : "already done; the stored answer is used")
           : rep.how == EFFECT_ADOPTED ? "found by its reference after an unknown outcome"
                                       : "not sent";
   } else {
-    rc = op->run(&conn, call, &res, &cerr);
+    rc = op->run(&conn, &own, &res, &cerr);
+  }
+  if (note.text[0]) {
+    /* What the connector did instead: on the step, and on the run. */
+    how = arena_printf(a, "%s; %s", how, note.text);
+    r->notes = r->notes ? arena_printf(a, "%s\n%s: %s", r->notes, step, note.text)
+                        : arena_printf(a, "%s: %s", step, note.text);
   }
   secrets_wipe(&secrets);
   if (rc != IEX_OK && cerr.code == IEX_OK) cerr.code = rc;
@@ -733,7 +816,11 @@ static IexStatus end_run(RunCtx *r, HostAnswer ans, Err *ferr, Err *err) {
                     ferr->location[0] ? ferr->location : NULL};
   IexStatus rc;
   if (ans == HOST_DONE) {
-    rc = store_run_finish(st, r->run.id, x->worker, STORE_RUN_DONE, NULL, err);
+    /* Done, with what connectors did instead of what was asked (a booked
+    ** invoice left alone) as the transfer's message. */
+    StoreOutcome said = {IEX_OK, r->notes, NULL};
+    rc = store_run_finish(st, r->run.id, x->worker, STORE_RUN_DONE,
+                          r->notes ? &said : NULL, err);
     x->last_status = STORE_RUN_DONE;
     if (rc == IEX_OK && r->stats) r->stats->done++;
   } else if (ans == HOST_SKIP || g == STATUS_GROUP_SKIP) {
@@ -781,6 +868,24 @@ static IexStatus end_run(RunCtx *r, HostAnswer ans, Err *ferr, Err *err) {
   return rc;
 }
 
+/* What this run needs to know before the flow runs: the `updates:`
+** choice with its settings, and whether an earlier revision of the
+** transfer was transferred (a run of it ended done). */
+static IexStatus run_context(RunCtx *r, Value settings, Err *err) {
+  r->updates = r->flow->updates ? r->flow->updates(r->flow->ctx, settings)
+                                 : r->flow->info.updates;
+  if (r->rev.number <= 1) return IEX_OK;
+  StoreRun *runs;
+  size_t n;
+  IexStatus rc = store_run_list(r->x->store, r->run.transfer_id, r->a, &runs,
+                                &n, err);
+  for (size_t i = 0; rc == IEX_OK && i < n; i++)
+    if (runs[i].revision_id != r->run.revision_id &&
+        runs[i].status == STORE_RUN_DONE)
+      r->transferred = true;
+  return rc;
+}
+
 static IexStatus run_one(Executor *x, const StoreRun *run,
                          ExecutorStats *stats, Err *err) {
   crash_point(CRASH_RUN_CLAIMED);
@@ -823,7 +928,11 @@ static IexStatus run_one(Executor *x, const StoreRun *run,
                              r.flow->info.n_settings, &a, &settings,
                              &ferr) != IEX_OK) {
     ans = HOST_FAIL;
-  } else if (r.rev.number > 1 && r.flow->info.updates == FLOW_UPDATES_IGNORE) {
+  } else if ((rc = run_context(&r, settings, err)) != IEX_OK) {
+    /* The store failed: leave the run to its lease; a restart re-runs it. */
+    arena_fini(&a);
+    return rc;
+  } else if (r.transferred && r.updates == FLOW_UPDATES_IGNORE) {
     err_set(&ferr, IEX_SKIP_UPDATE_IGNORED,
             "revision %lld is an update of a transferred record; the flow "
             "ignores updates",

@@ -49,9 +49,11 @@
 
 /* What a flow does with a changed source record (`updates:`). */
 typedef enum FlowUpdates {
-  FLOW_UPDATES_APPLY,  /* effects are per transfer: a done one is reused */
+  FLOW_UPDATES_APPLY,  /* effects are per transfer: what an earlier
+                          revision made is updated where the operation can
+                          (OP_UPDATE_REPLACES), else its answer reused */
   FLOW_UPDATES_AGAIN,  /* effects are per revision: each revision writes */
-  FLOW_UPDATES_IGNORE  /* a later revision is skipped */
+  FLOW_UPDATES_IGNORE  /* a revision after a transferred one is skipped */
 } FlowUpdates;
 
 /* What the executor needs to know about a flow besides running it. */
@@ -61,7 +63,7 @@ typedef struct FlowInfo {
   ** people search for ("#1001"; NULL: the id), and its update time (kept
   ** with each revision; NULL: none). */
   const char *id_field, *key_field, *time_field;
-  FlowUpdates updates;
+  FlowUpdates updates; /* with the declared defaults; see Flow.updates */
   const FlowSetting *settings; /* declared settings */
   size_t n_settings;
 } FlowInfo;
@@ -75,6 +77,11 @@ typedef struct Flow {
   ** `err` (see runtime/host.h). */
   HostAnswer (*run)(void *ctx, Arena *a, Value record, Value settings,
                     const Host *host, Err *err);
+  /* The flow's `updates:` choice with these settings (it may be a
+  ** setting: `updates: settings.on_update`). NULL: info.updates. The
+  ** executor asks before every run, so a changed setting applies to the
+  ** very next run. */
+  FlowUpdates (*updates)(void *ctx, Value settings);
   void (*close)(void *ctx); /* release ctx; may be NULL */
 } Flow;
 

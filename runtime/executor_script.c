@@ -5,7 +5,7 @@
 **
 **   {"name": "shop_to_ledger",
 **    "id": "id", "key": "name", "time": "updated_at",   record fields
-**    "updates": "apply" | "again" | "ignore",
+**    "updates": "apply" | "again" | "ignore" | "settings.NAME",
 **    "settings": [{"name": "invoice_mode", "type": "draft | booked",
 **                  "default": "draft", "doc": "..."}],
 **    "when": {"field": "status", "in": ["paid"], "location": "f:3:1"},
@@ -43,6 +43,7 @@ typedef struct Script {
   ScriptStep *steps;
   size_t n_steps;
   FlowSetting *settings;
+  const char *updates_setting; /* "updates": "settings.NAME": NAME */
 } Script;
 
 static const char *cstr_of(Arena *a, Value rec, const char *key,
@@ -307,6 +308,23 @@ static SettingType parse_type(Arena *a, const char *t, FlowSetting *s) {
   return SETTING_CHOICE;
 }
 
+static FlowUpdates updates_of(const char *text) {
+  return strcmp(text, "again") == 0    ? FLOW_UPDATES_AGAIN
+         : strcmp(text, "ignore") == 0 ? FLOW_UPDATES_IGNORE
+                                       : FLOW_UPDATES_APPLY;
+}
+
+/* "updates": "settings.NAME": the setting's value in this run. */
+static FlowUpdates script_updates(void *ctx, Value settings) {
+  const Script *sc = ctx;
+  const Value *v = value_field(settings, str_from_cstr(sc->updates_setting), NULL);
+  if (!v || value_kind(*v) != VAL_STRING) return FLOW_UPDATES_APPLY;
+  char text[16];
+  Str s = value_as_str(*v);
+  snprintf(text, sizeof text, "%.*s", STR_FMT(s));
+  return updates_of(text);
+}
+
 IexStatus flow_script_load(Str bytes, const char *origin, Flow *out, Err *err) {
   size_t magic = strlen(FLOW_SCRIPT_MAGIC);
   if (bytes.len < magic || memcmp(bytes.ptr, FLOW_SCRIPT_MAGIC, magic) != 0)
@@ -331,9 +349,11 @@ IexStatus flow_script_load(Str bytes, const char *origin, Flow *out, Err *err) {
   out->info.key_field = cstr_of(a, root, "key", NULL);
   out->info.time_field = cstr_of(a, root, "time", NULL);
   const char *upd = cstr_of(a, root, "updates", "apply");
-  out->info.updates = strcmp(upd, "again") == 0    ? FLOW_UPDATES_AGAIN
-                      : strcmp(upd, "ignore") == 0 ? FLOW_UPDATES_IGNORE
-                                                   : FLOW_UPDATES_APPLY;
+  out->info.updates = updates_of(upd);
+  if (strncmp(upd, "settings.", 9) == 0) {
+    sc->updates_setting = upd + 9;
+    out->updates = script_updates;
+  }
   const Value *settings = value_field(root, STR_LIT("settings"), NULL);
   if (settings && value_kind(*settings) == VAL_LIST) {
     sc->settings = arena_zalloc(a, sizeof(FlowSetting) * (settings->len + 1));

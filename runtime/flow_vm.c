@@ -9,8 +9,9 @@
 ** name it for people and date its changes (the table below: the shapes
 ** of the connectors' schemas). `updates:` is an expression (usually
 ** `settings.on_update`); it is evaluated with the defaults at load and
-** again with the integration's settings at the start of every run, so a
-** changed setting applies from the next run. Lua files the flow uses
+** again with the integration's settings whenever the executor asks
+** (Flow.updates, before every run), so a changed setting applies to the
+** very next run. Lua files the flow uses
 ** travel in the .iexb and are loaded with it (runtime/lua_bridge.h).
 */
 #include <stdio.h>
@@ -45,7 +46,6 @@ typedef struct VmFlow {
   Vm *vm;
   Arena arena;         /* FlowInfo strings and settings */
   FlowSetting *settings;
-  FlowInfo *info;      /* the Flow's own info: `updates` follows settings */
 } VmFlow;
 
 static const char *cstr(Arena *a, Str s) { return arena_strndup(a, s.ptr, s.len); }
@@ -82,10 +82,8 @@ static FlowUpdates eval_updates(VmFlow *f) {
   return FLOW_UPDATES_APPLY;
 }
 
-static HostAnswer vm_flow_run(void *ctx, Arena *a, Value record,
-                              Value settings, const Host *host, Err *err) {
-  VmFlow *f = ctx;
-  (void)a;
+/* Give the VM the integration's settings (declared defaults elsewhere). */
+static bool set_settings(VmFlow *f, Value settings, Err *err) {
   char why[512];
   vm_reset_settings(f->vm);
   for (uint32_t i = 0; i < f->prog->n_settings; i++) {
@@ -94,10 +92,26 @@ static HostAnswer vm_flow_run(void *ctx, Arena *a, Value record,
     if (!v || value_kind(*v) == VAL_NULL) continue;
     if (!vm_set_setting(f->vm, name, *v, why, sizeof why)) {
       err_set(err, IEX_E_INVALID, "%s", why);
-      return HOST_FAIL;
+      return false;
     }
   }
-  f->info->updates = eval_updates(f);
+  return true;
+}
+
+static FlowUpdates vm_flow_updates(void *ctx, Value settings) {
+  VmFlow *f = ctx;
+  Err e;
+  err_init(&e);
+  /* A setting the VM refuses fails the run itself, with its reason. */
+  if (!set_settings(f, settings, &e)) return FLOW_UPDATES_APPLY;
+  return eval_updates(f);
+}
+
+static HostAnswer vm_flow_run(void *ctx, Arena *a, Value record,
+                              Value settings, const Host *host, Err *err) {
+  VmFlow *f = ctx;
+  (void)a;
+  if (!set_settings(f, settings, err)) return HOST_FAIL;
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   DateTime now = {.secs = ts.tv_sec, .usec = (int32_t)(ts.tv_nsec / 1000)};
@@ -174,10 +188,10 @@ IexStatus flow_vm_load(Str bytes, const char *origin, Flow *out, Err *err) {
   }
   out->info.settings = f->settings;
   out->info.n_settings = p->n_settings;
-  f->info = &out->info;
   out->info.updates = eval_updates(f);
   out->ctx = f;
   out->run = vm_flow_run;
+  out->updates = vm_flow_updates;
   out->close = vm_flow_close;
   return IEX_OK;
 }
