@@ -171,9 +171,17 @@ static int diff(Value a, Value b, Buf *path) {
   return 1;
 }
 
+/* "reason: CODE: message at file:line:col"; a done one with a message
+** (what a connector did instead, a skipped later update) is a note. */
 static void print_outcome(const char *code, const char *message,
                           const char *location, const char *indent) {
+  if (code && strcmp(code, "OK") == 0) code = NULL;
   if (!code && !message) return;
+  if (!code) {
+    printf("%s%s%s%s\n", indent, message, location ? " at " : "",
+           location ? location : "");
+    return;
+  }
   printf("%s%s%s%s%s%s\n", indent, code ? code : "", message ? ": " : "",
          message ? message : "", location ? " at " : "",
          location ? location : "");
@@ -213,7 +221,8 @@ int cmd_show(int argc, char **argv) {
          t->source_id);
   printf("  status: %s\n", store_run_status_name(t->status));
   if (t->message || (t->code && strcmp(t->code, "OK") != 0))
-    print_outcome(t->code, t->message, t->location, "  reason: ");
+    print_outcome(t->code, t->message, t->location,
+                  t->status == STORE_RUN_DONE ? "  note: " : "  reason: ");
   printf("\nevents (%zu):\n", d.n_events);
   for (size_t i = 0; i < d.n_events; i++)
     printf("  #%lld %s %s at %s, %s%s\n", (long long)d.events[i].id,
@@ -258,7 +267,8 @@ int cmd_show(int argc, char **argv) {
            r->started_at_us ? ", started " : "",
            r->started_at_us ? time_text(r->started_at_us, &a) : "");
     if (r->message || (r->code && strcmp(r->code, "OK") != 0))
-      print_outcome(r->code, r->message, r->location, "    reason: ");
+      print_outcome(r->code, r->message, r->location,
+                    r->status == STORE_RUN_DONE ? "    note: " : "    reason: ");
     for (size_t j = 0; j < d.n_stages; j++) {
       StoreStage *st = &d.stages[j];
       if (st->run_id != r->id) continue;

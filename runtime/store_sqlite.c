@@ -215,9 +215,17 @@ static const char *const sql_text[SQL__COUNT] = {
         "UPDATE transfers SET status = CASE status WHEN 'running' THEN status "
         "ELSE 'queued' END, updated_at = ?2 WHERE id = (SELECT transfer_id "
         "FROM revisions WHERE id = ?1)",
+    /* A transfer that was done stays done when a later revision is
+    ** skipped (an order that moved on to refunded, an update the flow
+    ** ignores): its records exist. The skip is said in its message. */
     [SQL_TRANSFER_SET_STATUS] =
-        "UPDATE transfers SET status = ?2, code = ?3, message = ?4, "
-        "location = ?5, updated_at = ?6 WHERE id = ?1",
+        "UPDATE transfers SET status = CASE WHEN ?2 = 'skipped' AND EXISTS "
+        "(SELECT 1 FROM runs WHERE transfer_id = ?1 AND status = 'done') "
+        "THEN 'done' ELSE ?2 END, code = ?3, message = CASE WHEN ?2 = "
+        "'skipped' AND EXISTS (SELECT 1 FROM runs WHERE transfer_id = ?1 AND "
+        "status = 'done') THEN 'transferred; a later update was skipped: ' || "
+        "coalesce(?4, 'no reason given') ELSE ?4 END, location = ?5, "
+        "updated_at = ?6 WHERE id = ?1",
     [SQL_TRANSFER_RUNNING] =
         "UPDATE transfers SET status = 'running', updated_at = ?2 "
         "WHERE id = ?1",
