@@ -351,6 +351,42 @@ def case_transfers(d):
     t = transfer_of(d, "shopify_economic", upd)
     check("update_is_a_new_revision", t is not None and t.get("revisions") == 2 and t.get("status") == "done",
           "no second revision for the changed order", json.dumps(t, ensure_ascii=False))
+    # updates: apply. The booked invoice is left alone, and the transfer
+    # says so; WooCommerce's draft (invoice_mode draft) is updated in place
+    # with the note added to the order, still one draft.
+    check("update_of_booked_invoice_is_said", t is not None and
+          "booked invoice %d with reference %s is left alone" % (
+              (booked.get(upd) or [{}])[0].get("bookedInvoiceNumber", -1), upd) in (t.get("message") or ""),
+          "the transfer does not say the booked invoice was left alone", json.dumps(t, ensure_ascii=False))
+    wupd = name["woo-updated-later"]
+    wdrafts = drafts.get("#" + wupd, [])  # the flow's reference: "#" and the number
+    updates = [e for e in d.eco.ledger() if e.get("kind") == "update" and e.get("resource") == "invoices/drafts"]
+    check("update_replaces_the_draft", len(wdrafts) == 1 and "#" + wupd not in booked and
+          (wdrafts[0].get("notes") or {}).get("textLine1") == "Ring på ved ankomst" and
+          any(str(e.get("id")) == str(wdrafts[0].get("draftInvoiceNumber")) for e in updates),
+          "the WooCommerce order's draft was not updated with its note",
+          "%s %s %s" % (wupd, sorted(k for k in drafts if k), json.dumps(wdrafts, ensure_ascii=False)[:1500]))
+    wt = transfer_of(d, "woo_economic", wupd)
+    check("update_counts_no_order", wt is not None and wt.get("status") == "done" and
+          wt.get("revisions") == 2, "the updated WooCommerce order", json.dumps(wt, ensure_ascii=False))
+    # The choice is a setting, and a change applies to the very next run:
+    # with on_update=ignore a further change leaves the draft as it was.
+    d.iex_ok("settings", "set", "woo_economic", "on_update", "ignore")
+    worder = [o for o in d.orders if o["label"] == "woo-updated-later"][0]
+    d.woo.update_order(worder["id"], customer_note="Ring to gange")
+    d.transfer()
+    wdrafts = by_ref(d.eco.records("drafts")).get("#" + wupd, [])
+    wt = transfer_of(d, "woo_economic", wupd)
+    check("update_ignored_after_setting_change", len(wdrafts) == 1 and
+          (wdrafts[0].get("notes") or {}).get("textLine1") == "Ring på ved ankomst" and wt is not None and
+          wt.get("revisions") == 3 and wt.get("status") == "done" and "ignores updates" in (wt.get("message") or ""),
+          "on_update=ignore did not apply to the next run", json.dumps([wdrafts, wt], ensure_ascii=False)[:1500])
+    # A refund moves the order on to partially_refunded, a stage the order
+    # flow does not transfer: its transfer stays done (its invoice exists).
+    rt = transfer_of(d, "shopify_economic", name["refunded-later"])
+    check("refunded_order_transfer_stays_done", rt is not None and rt.get("status") == "done" and
+          "later update was skipped" in (rt.get("message") or ""),
+          "the refunded order's transfer", json.dumps(rt, ensure_ascii=False))
 
 
 def case_drop_after_create(d):
