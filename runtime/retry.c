@@ -111,27 +111,42 @@ bool circuit_allow(CircuitBreaker *cb, int64_t now_us) {
   case CIRCUIT_OPEN:
     if (now_us < cb->opened_at_us + pause_of(cb)) return false;
     cb->state = CIRCUIT_HALF_OPEN; /* this caller makes the trial call */
+    cb->trial_until_us = now_us + pause_of(cb);
     return true;
   case CIRCUIT_HALF_OPEN:
-    return false;
+    /* The trial's worker died, or its call ended without a verdict: the
+    ** claim lapses, or the connection would stay shut for good. */
+    if (now_us < cb->trial_until_us) return false;
+    cb->trial_until_us = now_us + pause_of(cb);
+    return true;
   }
   return false;
 }
 
 int64_t circuit_retry_at(const CircuitBreaker *cb) {
-  return cb->state == CIRCUIT_CLOSED ? 0 : cb->opened_at_us + pause_of(cb);
+  switch (cb->state) {
+  case CIRCUIT_CLOSED:
+    return 0;
+  case CIRCUIT_OPEN:
+    return cb->opened_at_us + pause_of(cb);
+  case CIRCUIT_HALF_OPEN:
+    return cb->trial_until_us;
+  }
+  return 0;
 }
 
 bool circuit_record(CircuitBreaker *cb, bool ok, int64_t now_us) {
   if (ok) {
     cb->state = CIRCUIT_CLOSED;
     cb->failures = 0;
+    cb->trial_until_us = 0;
     return false;
   }
   cb->failures++;
   if (cb->state == CIRCUIT_HALF_OPEN) { /* the trial failed: pause again */
     cb->state = CIRCUIT_OPEN;
     cb->opened_at_us = now_us;
+    cb->trial_until_us = 0;
     return false;
   }
   if (cb->state == CIRCUIT_CLOSED && cb->failures >= threshold_of(cb)) {

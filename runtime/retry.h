@@ -13,8 +13,12 @@
 ** - Circuit breaker: after `threshold` consecutive transient failures a
 **   connection opens: calls are refused for `pause_us`, then one trial call
 **   is let through (half open); its success closes the circuit, its failure
-**   opens it again. Opening is reported once, so the caller tells a person
-**   once per outage, not once per run.
+**   opens it again. A trial that never reports (its worker died) lapses
+**   after another pause, so one lost trial cannot keep a connection shut.
+**   Opening is reported once, so the caller tells a person once per
+**   outage, not once per run. The executor keeps a breaker per connection
+**   in the store (store_circuit_allow/record, runtime/store.h), so every
+**   worker and every `iex run` shares one; these functions are its logic.
 **
 ** Nothing here reads the clock or sleeps: callers pass the time (from
 ** runtime/clock.h) and do the waiting, so tests drive everything with a
@@ -82,12 +86,16 @@ typedef struct CircuitBreaker {
   CircuitState state;
   int failures;       /* consecutive transient failures */
   int64_t opened_at_us;
+  int64_t trial_until_us; /* half open: when the trial call's claim lapses */
 } CircuitBreaker;
 
 /* May a call go out at `now_us`? An open circuit whose pause is over lets
-** exactly one trial call through (and turns half open). */
+** exactly one trial call through (and turns half open); a half-open one
+** lets the next through only when that trial's claim has lapsed (a pause
+** after it went out, without a result). */
 bool circuit_allow(CircuitBreaker *cb, int64_t now_us);
-/* When an open circuit lets the next call through; 0 when not open. */
+/* When an open circuit lets the next call through (half open: when the
+** trial's claim lapses); 0 when closed. */
 int64_t circuit_retry_at(const CircuitBreaker *cb);
 /* Record a call's result: `ok` is false for a transient failure (network,
 ** 429, 5xx); a refusal of the data (4xx) is no sign of an outage and is

@@ -106,6 +106,14 @@ TEST(circuit_opens_once_pauses_and_half_opens) {
   CHECK(!circuit_record(&cb, true, t + 21 * SEC));
   CHECK(cb.state == CIRCUIT_CLOSED);
   CHECK(circuit_allow(&cb, t + 21 * SEC));
+  /* A trial that never reports (its worker died) lapses after a pause. */
+  CircuitBreaker lost = {.threshold = 1, .pause_us = 10 * SEC};
+  CHECK(circuit_record(&lost, false, t));
+  CHECK(circuit_allow(&lost, t + 10 * SEC));
+  CHECK(!circuit_allow(&lost, t + 19 * SEC));
+  CHECK_EQ_INT(circuit_retry_at(&lost), t + 20 * SEC);
+  CHECK(circuit_allow(&lost, t + 20 * SEC));
+  CHECK(!circuit_allow(&lost, t + 20 * SEC));
 }
 
 /* ---- secrets.h ---------------------------------------------------------- */
