@@ -9,10 +9,12 @@
 */
 #include "runtime/store_int.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "runtime/redact.h"
+#include "runtime/retry.h"
 
 /* ---- Text forms of the enumerations --------------------------------- */
 
@@ -36,6 +38,12 @@ static const char *const effect_state_names[] = {
     [STORE_EFFECT_UNKNOWN] = "unknown",
 };
 
+static const char *const circuit_state_names[] = {
+    [STORE_CIRCUIT_CLOSED] = "closed",
+    [STORE_CIRCUIT_OPEN] = "open",
+    [STORE_CIRCUIT_HALF_OPEN] = "half_open",
+};
+
 #define NAME_OF(table, v) ((unsigned)(v) < ARRAY_LEN(table) ? (table)[v] : "?")
 
 const char *store_run_status_name(StoreRunStatus status) {
@@ -46,6 +54,10 @@ const char *store_stage_kind_name(StoreStageKind kind) {
 }
 const char *store_effect_state_name(StoreEffectState state) {
   return NAME_OF(effect_state_names, state);
+}
+
+const char *store_circuit_state_name(StoreCircuitState state) {
+  return NAME_OF(circuit_state_names, state);
 }
 
 static bool parse_name(const char *const *table, size_t n, const char *name,
@@ -80,6 +92,15 @@ bool store_effect_state_parse(const char *name, StoreEffectState *out) {
   if (!parse_name(effect_state_names, ARRAY_LEN(effect_state_names), name, &v))
     return false;
   *out = (StoreEffectState)v;
+  return true;
+}
+
+bool store_circuit_state_parse(const char *name, StoreCircuitState *out) {
+  int v;
+  if (!parse_name(circuit_state_names, ARRAY_LEN(circuit_state_names), name,
+                  &v))
+    return false;
+  *out = (StoreCircuitState)v;
   return true;
 }
 
@@ -583,15 +604,20 @@ IexStatus store_usage_month(Store *s, int year, int month, int64_t quota,
 
 /* ---- Outbox --------------------------------------------------------- */
 
-IexStatus store_outbox_add(Store *s, const StoreMessageNew *in, int64_t *id_out,
-                           bool *created, Err *err) {
-  bool ignored;
+static IexStatus need_message(const StoreMessageNew *in, Err *err) {
   IexStatus rc = need_text("message key", in->key, err);
   if (rc == IEX_OK) rc = need_text("message kind", in->kind, err);
   if (rc == IEX_OK) rc = need_text("recipient", in->recipient, err);
   if (rc == IEX_OK) rc = need_text("subject", in->subject, err);
   if (rc == IEX_OK && !in->body)
     rc = err_set(err, IEX_E_INVALID, "message body is missing");
+  return rc;
+}
+
+IexStatus store_outbox_add(Store *s, const StoreMessageNew *in, int64_t *id_out,
+                           bool *created, Err *err) {
+  bool ignored;
+  IexStatus rc = need_message(in, err);
   if (rc != IEX_OK) return rc;
   return s->ops->outbox_add(s, in, id_out, created ? created : &ignored, err);
 }
@@ -619,6 +645,230 @@ IexStatus store_outbox_defer(Store *s, int64_t id, int64_t due_at_us,
   if (rc == IEX_OK) rc = need_text("send error", error, err);
   if (rc != IEX_OK) return rc;
   return s->ops->outbox_defer(s, id, due_at_us, error, err);
+}
+
+/* ---- Connection health: the circuit breaker -------------------------- */
+
+/* The row as retry.h's breaker, with the connection's current settings. An
+** open circuit keeps the pause it was opened with, so the time people
+** were told ("paused until ...") holds even if the setting changed. */
+static CircuitBreaker breaker_of(const StoreConnectionHealth *h,
+                                 const StoreCircuitPolicy *p) {
+  CircuitBreaker cb = {.threshold = p->threshold, .pause_us = p->pause_us};
+  cb.failures = h->failures > INT_MAX - 1 ? INT_MAX - 1 : (int)h->failures;
+  cb.opened_at_us = h->opened_at_us;
+  switch (h->state) {
+  case STORE_CIRCUIT_CLOSED:
+    cb.state = CIRCUIT_CLOSED;
+    break;
+  case STORE_CIRCUIT_OPEN:
+    cb.state = CIRCUIT_OPEN;
+    if (h->retry_at_us > h->opened_at_us)
+      cb.pause_us = h->retry_at_us - h->opened_at_us;
+    break;
+  case STORE_CIRCUIT_HALF_OPEN:
+    cb.state = CIRCUIT_HALF_OPEN;
+    cb.trial_until_us = h->retry_at_us;
+    break;
+  }
+  return cb;
+}
+
+/* The configured pause (retry.h's default for 0): how long an open
+** circuit opened at 0 stays shut. */
+static int64_t pause_of(const StoreCircuitPolicy *p) {
+  CircuitBreaker probe = {.pause_us = p->pause_us, .state = CIRCUIT_OPEN};
+  return circuit_retry_at(&probe);
+}
+
+static void health_set(StoreConnectionHealth *h, const CircuitBreaker *cb) {
+  h->state = cb->state == CIRCUIT_OPEN        ? STORE_CIRCUIT_OPEN
+             : cb->state == CIRCUIT_HALF_OPEN ? STORE_CIRCUIT_HALF_OPEN
+                                              : STORE_CIRCUIT_CLOSED;
+  h->failures = cb->failures;
+  h->opened_at_us = cb->opened_at_us;
+  h->retry_at_us = circuit_retry_at(cb);
+}
+
+typedef bool (*HealthUpdate)(void *ctx, StoreConnectionHealth *h,
+                             int64_t now_us, bool *notify);
+
+/* Apply `update` to the connection's health. Most calls change nothing (a
+** closed circuit allows; a success on one without failures): those are
+** decided on a plain read, with no lock and no write. Any change is made
+** again on the row read under the write lock, so that two processes cannot
+** both claim a trial or lose each other's failures. */
+static IexStatus health_apply(Store *s, int64_t integration_id,
+                              const char *alias, HealthUpdate update,
+                              void *ctx, const StoreMessageNew *notify,
+                              Arena *a, StoreConnectionHealth *out, Err *err) {
+  IexStatus rc = need_id("integration", integration_id, err);
+  if (rc == IEX_OK) rc = need_text("connection alias", alias, err);
+  if (rc == IEX_OK && notify) rc = need_message(notify, err);
+  if (rc != IEX_OK) return rc;
+  Arena tmp;
+  arena_init(&tmp);
+  StoreConnectionHealth h;
+  bool found = false, notify_now = false;
+  rc = s->ops->health_get(s, integration_id, alias, a ? a : &tmp, &h, &found,
+                          err);
+  if (rc == IEX_OK) {
+    if (!update(ctx, &h, store_now(s), &notify_now)) {
+      if (out) *out = h;
+    } else {
+      rc = s->ops->health_update(s, integration_id, alias, update, ctx, notify,
+                                 a ? a : &tmp, out, err);
+    }
+  }
+  arena_fini(&tmp);
+  return rc;
+}
+
+IexStatus store_connection_health(Store *s, int64_t integration_id,
+                                  const char *alias, Arena *a,
+                                  StoreConnectionHealth *out, Err *err) {
+  bool found;
+  IexStatus rc = need_id("integration", integration_id, err);
+  if (rc == IEX_OK) rc = need_text("connection alias", alias, err);
+  if (rc != IEX_OK) return rc;
+  return s->ops->health_get(s, integration_id, alias, a, out, &found, err);
+}
+
+IexStatus store_connection_health_list(Store *s, int64_t integration_id,
+                                       Arena *a, StoreConnectionHealth **items,
+                                       size_t *n_items, Err *err) {
+  IexStatus rc = need_id("integration", integration_id, err);
+  if (rc != IEX_OK) return rc;
+  return s->ops->health_list(s, integration_id, a, items, n_items, err);
+}
+
+typedef struct AllowCtx {
+  const StoreCircuitPolicy *policy;
+  bool allowed;
+} AllowCtx;
+
+static bool allow_update(void *ctx, StoreConnectionHealth *h, int64_t now_us,
+                         bool *notify) {
+  AllowCtx *c = ctx;
+  CircuitBreaker cb = breaker_of(h, c->policy);
+  CircuitBreaker before = cb;
+  *notify = false;
+  c->allowed = circuit_allow(&cb, now_us);
+  if (cb.state == before.state && cb.trial_until_us == before.trial_until_us)
+    return false;
+  /* A trial's claim lapses after the configured pause, not the one the
+  ** circuit was opened with. */
+  if (cb.state == CIRCUIT_HALF_OPEN)
+    cb.trial_until_us = now_us + pause_of(c->policy);
+  health_set(h, &cb);
+  return true;
+}
+
+IexStatus store_circuit_allow(Store *s, int64_t integration_id,
+                              const char *alias, const StoreCircuitPolicy *p,
+                              bool *allowed, Arena *a,
+                              StoreConnectionHealth *out, Err *err) {
+  static const StoreCircuitPolicy defaults = {0, 0};
+  AllowCtx c = {.policy = p ? p : &defaults};
+  IexStatus rc = health_apply(s, integration_id, alias, allow_update, &c, NULL,
+                              a, out, err);
+  if (rc == IEX_OK) *allowed = c.allowed;
+  return rc;
+}
+
+typedef struct RecordCtx {
+  const StoreCircuitPolicy *policy;
+  StoreCallResult result;
+  const char *code, *message;
+  bool opened;
+} RecordCtx;
+
+static bool record_update(void *ctx, StoreConnectionHealth *h, int64_t now_us,
+                          bool *notify) {
+  RecordCtx *c = ctx;
+  CircuitBreaker cb = breaker_of(h, c->policy);
+  c->opened = false;
+  *notify = false;
+  switch (c->result) {
+  case STORE_CALL_NEUTRAL:
+    /* A trial without a verdict gives its claim back at once: the next
+    ** call is the trial, instead of the connection waiting for the claim
+    ** to lapse. Otherwise a 429 changes nothing. */
+    if (cb.state != CIRCUIT_HALF_OPEN) return false;
+    h->state = STORE_CIRCUIT_OPEN;
+    h->retry_at_us = now_us;
+    return true;
+  case STORE_CALL_OK:
+    if (cb.state == CIRCUIT_CLOSED && cb.failures == 0) return false;
+    circuit_record(&cb, true, now_us);
+    health_set(h, &cb);
+    return true;
+  case STORE_CALL_FAILED:
+    c->opened = circuit_record(&cb, false, now_us);
+    health_set(h, &cb);
+    h->last_error_code = c->code;
+    h->last_error = c->message;
+    *notify = c->opened;
+    return true;
+  }
+  return false;
+}
+
+IexStatus store_circuit_record(Store *s, int64_t integration_id,
+                               const char *alias, const StoreCircuitPolicy *p,
+                               StoreCallResult result, IexStatus code,
+                               const char *message,
+                               const StoreMessageNew *notify, bool *opened,
+                               Err *err) {
+  static const StoreCircuitPolicy defaults = {0, 0};
+  IexStatus rc = need_code(code, err);
+  if (rc == IEX_OK && (unsigned)result > STORE_CALL_NEUTRAL)
+    rc = err_set(err, IEX_E_MISUSE, "call result %d does not exist",
+                 (int)result);
+  if (rc != IEX_OK) return rc;
+  RecordCtx c = {.policy = p ? p : &defaults,
+                 .result = result,
+                 .code = status_name(code),
+                 .message = message && *message ? message : NULL};
+  rc = health_apply(s, integration_id, alias, record_update, &c, notify, NULL,
+                    NULL, err);
+  if (opened) *opened = rc == IEX_OK && c.opened;
+  return rc;
+}
+
+typedef struct CloseCtx {
+  bool was_paused;
+} CloseCtx;
+
+static bool close_update(void *ctx, StoreConnectionHealth *h, int64_t now_us,
+                         bool *notify) {
+  CloseCtx *c = ctx;
+  (void)now_us;
+  *notify = false;
+  c->was_paused = h->state != STORE_CIRCUIT_CLOSED;
+  if (!c->was_paused && h->failures == 0) return false;
+  h->state = STORE_CIRCUIT_CLOSED;
+  h->failures = 0;
+  h->retry_at_us = 0;
+  return true;
+}
+
+IexStatus store_circuit_close(Store *s, int64_t integration_id,
+                              const char *alias, bool *was_paused, Err *err) {
+  CloseCtx c = {false};
+  IexStatus rc = health_apply(s, integration_id, alias, close_update, &c, NULL,
+                              NULL, NULL, err);
+  if (was_paused) *was_paused = rc == IEX_OK && c.was_paused;
+  return rc;
+}
+
+IexStatus store_runs_due_now(Store *s, int64_t integration_id, size_t *n_runs,
+                             Err *err) {
+  size_t n = 0;
+  IexStatus rc = need_id("integration", integration_id, err);
+  if (rc == IEX_OK) rc = s->ops->runs_due_now(s, integration_id, &n, err);
+  if (n_runs) *n_runs = rc == IEX_OK ? n : 0;
+  return rc;
 }
 
 /* ---- Queries -------------------------------------------------------- */

@@ -525,6 +525,99 @@ IexStatus store_outbox_sent(Store *s, int64_t id, Err *err);
 IexStatus store_outbox_defer(Store *s, int64_t id, int64_t due_at_us,
                              const char *error, Err *err);
 
+/* ---- Connection health: the circuit breaker -------------------------- */
+/* After repeated transient failures a connection pauses (docs/runtime.md,
+** "Retries, rate limits, circuit breaker"). Its breaker lives here, one per
+** (integration, connection alias), so that every worker of `iex serve` and
+** every `iex run` counts the same failures, honours the same pause, and
+** tells a person once per outage. The logic is retry.h's; the store makes
+** each read-modify-write atomic across processes. */
+
+typedef enum StoreCircuitState {
+  STORE_CIRCUIT_CLOSED,   /* calls go through */
+  STORE_CIRCUIT_OPEN,     /* paused until retry_at */
+  STORE_CIRCUIT_HALF_OPEN /* one trial call is out; others wait */
+} StoreCircuitState;
+
+/* The text form, as stored and shown ("half_open"); a static string. */
+const char *store_circuit_state_name(StoreCircuitState state);
+
+typedef struct StoreConnectionHealth {
+  int64_t integration_id;
+  const char *alias; /* the connection's alias in the flow ("books") */
+  StoreCircuitState state;
+  int64_t failures;      /* consecutive transient failures */
+  int64_t opened_at_us;  /* when it last paused; 0: never */
+  /* Open: when the pause ends and one trial call may go. Half open: when
+  ** the trial's claim lapses (its worker died). Closed: 0. */
+  int64_t retry_at_us;
+  const char *last_error_code; /* status.def name of the last failure */
+  const char *last_error;      /* its reason; never a secret; may be NULL */
+  int64_t updated_at_us;       /* 0: never recorded */
+} StoreConnectionHealth;
+
+/* A connection's breaker settings (its connections JSON:
+** circuit_failures, circuit_pause_seconds). */
+typedef struct StoreCircuitPolicy {
+  int threshold;    /* consecutive failures that pause it; 0: 5 */
+  int64_t pause_us; /* how long a pause lasts; 0: 60 s */
+} StoreCircuitPolicy;
+
+/* What a call through a connection showed about it. */
+typedef enum StoreCallResult {
+  STORE_CALL_OK,     /* it answered (a refusal of the data, 4xx, too) */
+  STORE_CALL_FAILED, /* a transient failure: network, 5xx, unknown outcome */
+  STORE_CALL_NEUTRAL /* no verdict (a 429: it works, and asks us to slow
+                     ** down); only gives back a trial call's claim */
+} StoreCallResult;
+
+/* The health of connection `alias` of `integration_id` into `*out`; one
+** never recorded is closed with no failures. */
+IexStatus store_connection_health(Store *s, int64_t integration_id,
+                                  const char *alias, Arena *a,
+                                  StoreConnectionHealth *out, Err *err);
+/* The recorded health of every connection of `integration_id`, by alias
+** (connections never recorded are not listed: they are closed). */
+IexStatus store_connection_health_list(Store *s, int64_t integration_id,
+                                       Arena *a, StoreConnectionHealth **items,
+                                       size_t *n_items, Err *err);
+/* May a call through the connection go out now? `*allowed` says; `*out`
+** (may be NULL) is the health after the decision, for the reason of a
+** refusal. When the pause of an open circuit is over, exactly one caller
+** in every process on the store is allowed (the trial call, claimed in
+** the transaction that decided it); the others are refused until its
+** result is recorded or its claim lapses. A closed circuit costs one read
+** and no write. */
+IexStatus store_circuit_allow(Store *s, int64_t integration_id,
+                              const char *alias, const StoreCircuitPolicy *p,
+                              bool *allowed, Arena *a,
+                              StoreConnectionHealth *out, Err *err);
+/* Record the result of a call through the connection, atomically with
+** every other process: failures count up (`code` and `message` are kept
+** as the last error), `threshold` of them in a row open the circuit; a
+** success closes it. `*opened` (may be NULL) is true for exactly one
+** caller per outage: the one whose failure opened the circuit from
+** closed; a failed trial opens it again without it. `notify` (may be
+** NULL) is enqueued (store_outbox_add) in the same transaction when, and
+** only when, this call opened it: one message per outage. */
+IexStatus store_circuit_record(Store *s, int64_t integration_id,
+                               const char *alias, const StoreCircuitPolicy *p,
+                               StoreCallResult result, IexStatus code,
+                               const char *message,
+                               const StoreMessageNew *notify, bool *opened,
+                               Err *err);
+/* Close the circuit by hand (`iex integration resume`): a person fixed the
+** cause. `*was_paused` (may be NULL) says whether it was open or half
+** open. The failure count goes to 0; the last error is kept. */
+IexStatus store_circuit_close(Store *s, int64_t integration_id,
+                              const char *alias, bool *was_paused, Err *err);
+/* Make the queued retries of `integration_id`'s waiting transfers due now
+** instead of at the end of their backoff or pause: after a person resumed
+** a paused connection, what waited for it goes at once. `*n_runs` (may be
+** NULL) counts them. */
+IexStatus store_runs_due_now(Store *s, int64_t integration_id, size_t *n_runs,
+                             Err *err);
+
 /* ---- Queries for people (iex log, iex show) ------------------------- */
 
 typedef struct StoreLogFilter {

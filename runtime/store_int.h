@@ -130,6 +130,31 @@ struct StoreOps {
   IexStatus (*outbox_defer)(Store *s, int64_t id, int64_t due_at_us,
                             const char *error, Err *err);
 
+  /* Connection health. health_get fills a closed record (found false)
+  ** when none is stored; reads take no lock. health_update does one
+  ** read-modify-write under the write lock, inside the caller's
+  ** transaction if one is open: it reads the row (or a closed one), calls
+  ** `update`, and when that returns true writes the row back (the
+  ** implementation sets updated_at) and, if `update` set `*notify` and
+  ** `notify_msg` is not NULL, enqueues it as outbox_add does. The row as
+  ** it is afterwards goes to `*out` (in `a`) when `out` is not NULL. The
+  ** logic is store.c's, so every implementation behaves alike. */
+  IexStatus (*health_get)(Store *s, int64_t integration_id, const char *alias,
+                          Arena *a, StoreConnectionHealth *out, bool *found,
+                          Err *err);
+  IexStatus (*health_list)(Store *s, int64_t integration_id, Arena *a,
+                           StoreConnectionHealth **items, size_t *n_items,
+                           Err *err);
+  IexStatus (*health_update)(Store *s, int64_t integration_id,
+                             const char *alias,
+                             bool (*update)(void *ctx,
+                                            StoreConnectionHealth *h,
+                                            int64_t now_us, bool *notify),
+                             void *ctx, const StoreMessageNew *notify_msg,
+                             Arena *a, StoreConnectionHealth *out, Err *err);
+  IexStatus (*runs_due_now)(Store *s, int64_t integration_id, size_t *n_runs,
+                            Err *err);
+
   IexStatus (*log)(Store *s, const StoreLogFilter *f, Arena *a,
                    StoreTransfer **items, size_t *n_items, Err *err);
   IexStatus (*transfer_show)(Store *s, int64_t id, Arena *a,
@@ -157,6 +182,7 @@ bool store_effect_can_move(StoreEffectState from, StoreEffectState to);
 /* Parse the stored text forms (false: not one of them). */
 bool store_stage_kind_parse(const char *name, StoreStageKind *out);
 bool store_effect_state_parse(const char *name, StoreEffectState *out);
+bool store_circuit_state_parse(const char *name, StoreCircuitState *out);
 
 /* The current time of `s`'s clock. */
 static inline int64_t store_now(Store *s) { return clock_now_us(s->clock); }

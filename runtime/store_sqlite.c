@@ -68,6 +68,9 @@
   "operation, reference, counts_usage, state, attempts, external_id, "    \
   "result, reason, reserved_at, started_at, finished_at, unknown_since, " \
   "updated_at FROM effects"
+#define HEALTH_COLUMNS                                               \
+  "integration_id, alias, state, failures, opened_at, retry_at, "    \
+  "last_error_code, last_error, updated_at FROM connection_health"
 /* Every statement the store runs, prepared on first use (see use()).
 ** Parameters are numbered; every text is a constant. */
 typedef enum SqlId {
@@ -137,6 +140,10 @@ typedef enum SqlId {
   SQL_OUTBOX_TAKE,
   SQL_OUTBOX_SENT,
   SQL_OUTBOX_DEFER,
+  SQL_HEALTH_GET,
+  SQL_HEALTH_LIST,
+  SQL_HEALTH_PUT,
+  SQL_RUNS_DUE_NOW,
   SQL__COUNT
 } SqlId;
 
@@ -363,6 +370,26 @@ static const char *const sql_text[SQL__COUNT] = {
         "UPDATE outbox SET state = 'pending', due_at = ?2, last_error = ?3, "
         "lease_owner = NULL, lease_expires_at = NULL WHERE id = ?1 "
         "AND state <> 'sent'",
+
+    /* connection health */
+    [SQL_HEALTH_GET] = "SELECT " HEALTH_COLUMNS
+                       " WHERE integration_id = ?1 AND alias = ?2",
+    [SQL_HEALTH_LIST] = "SELECT " HEALTH_COLUMNS
+                        " WHERE integration_id = ?1 ORDER BY alias",
+    [SQL_HEALTH_PUT] =
+        "INSERT INTO connection_health (integration_id, alias, state, "
+        "failures, opened_at, retry_at, last_error_code, last_error, "
+        "updated_at) VALUES (?1, ?2, ?3, ?4, nullif(?5, 0), nullif(?6, 0), "
+        "?7, ?8, ?9) ON CONFLICT (integration_id, alias) DO UPDATE SET "
+        "state = excluded.state, failures = excluded.failures, "
+        "opened_at = excluded.opened_at, retry_at = excluded.retry_at, "
+        "last_error_code = excluded.last_error_code, "
+        "last_error = excluded.last_error, updated_at = excluded.updated_at",
+    /* After a resume: the retries of waiting transfers go now. */
+    [SQL_RUNS_DUE_NOW] =
+        "UPDATE runs SET due_at = ?2 WHERE status = 'queued' AND due_at > ?2 "
+        "AND transfer_id IN (SELECT id FROM transfers WHERE "
+        "integration_id = ?1 AND status = 'waiting')",
 };
 
 /* The log query has five optional filters: one statement per combination. */
@@ -825,6 +852,22 @@ static void read_message(sqlite3_stmt *st, Arena *a, void *out) {
   m->transfer_id = col_int(st, 6);
   m->attempts = col_int(st, 7);
   m->created_at_us = col_int(st, 8);
+}
+
+static void read_health(sqlite3_stmt *st, Arena *a, void *out) {
+  StoreConnectionHealth *h = out;
+  h->integration_id = col_int(st, 0);
+  h->alias = col_text(st, 1, a);
+  /* An unknown state reads as open: never let calls through on a guess. */
+  h->state = STORE_CIRCUIT_OPEN;
+  store_circuit_state_parse((const char *)sqlite3_column_text(st, 2),
+                            &h->state);
+  h->failures = col_int(st, 3);
+  h->opened_at_us = col_int(st, 4);
+  h->retry_at_us = col_int(st, 5);
+  h->last_error_code = col_text(st, 6, a);
+  h->last_error = col_text(st, 7, a);
+  h->updated_at_us = col_int(st, 8);
 }
 
 /* ---- Open, close, check --------------------------------------------- */
@@ -1763,14 +1806,12 @@ static IexStatus sq_usage_count(Store *base, int64_t from_us, int64_t to_us,
 
 /* ---- Outbox --------------------------------------------------------- */
 
-static IexStatus sq_outbox_add(Store *base, const StoreMessageNew *in,
+/* Enqueue a message in the transaction the caller holds. */
+static IexStatus outbox_insert(SqliteStore *s, const StoreMessageNew *in,
                                int64_t *id_out, bool *created, Err *err) {
-  SqliteStore *s = sq(base);
   sqlite3_stmt *st = NULL;
   bool found = false;
-  Tx tx;
-  IexStatus rc = tx_begin(s, &tx, err);
-  if (rc == IEX_OK) rc = use(s, SQL_OUTBOX_ADD, &st, err);
+  IexStatus rc = use(s, SQL_OUTBOX_ADD, &st, err);
   if (rc == IEX_OK) {
     bind_text(st, 1, in->key);
     bind_text(st, 2, in->kind);
@@ -1778,7 +1819,7 @@ static IexStatus sq_outbox_add(Store *base, const StoreMessageNew *in,
     bind_text(st, 4, in->subject);
     bind_text(st, 5, in->body);
     bind_int(st, 6, in->transfer_id);
-    bind_int(st, 7, store_now(base));
+    bind_int(st, 7, store_now(&s->base));
     rc = run(s, st, "queueing a message", err);
     *created = rc == IEX_OK && sqlite3_changes(s->db) == 1;
   }
@@ -1794,6 +1835,15 @@ static IexStatus sq_outbox_add(Store *base, const StoreMessageNew *in,
                  "message `%s` vanished after it was queued", in->key);
   if (rc == IEX_OK && id_out) *id_out = col_int(st, 0);
   release(st);
+  return rc;
+}
+
+static IexStatus sq_outbox_add(Store *base, const StoreMessageNew *in,
+                               int64_t *id_out, bool *created, Err *err) {
+  SqliteStore *s = sq(base);
+  Tx tx;
+  IexStatus rc = tx_begin(s, &tx, err);
+  if (rc == IEX_OK) rc = outbox_insert(s, in, id_out, created, err);
   return tx_end(s, &tx, rc, err);
 }
 
@@ -1855,6 +1905,108 @@ static IexStatus sq_outbox_defer(Store *base, int64_t id, int64_t due_at_us,
     bind_int(st, 2, due_at_us);
     bind_text(st, 3, error);
     rc = update_one(s, st, "deferring a message", "unsent message", id, err);
+  }
+  release(st);
+  return tx_end(s, &tx, rc, err);
+}
+
+/* ---- Connection health ----------------------------------------------- */
+
+/* The stored health of (integration, alias), or a closed one. */
+static IexStatus health_read(SqliteStore *s, int64_t integration_id,
+                             const char *alias, Arena *a,
+                             StoreConnectionHealth *out, bool *found,
+                             Err *err) {
+  sqlite3_stmt *st;
+  *found = false;
+  IexStatus rc = use(s, SQL_HEALTH_GET, &st, err);
+  if (rc == IEX_OK) {
+    bind_int(st, 1, integration_id);
+    bind_text(st, 2, alias);
+    rc = get_one(s, st, read_health, "reading a connection's health", a, out,
+                 found, err);
+  }
+  release(st);
+  if (rc == IEX_OK && !*found)
+    *out = (StoreConnectionHealth){
+        .integration_id = integration_id,
+        .alias = arena_strndup(a, alias, strlen(alias)),
+        .state = STORE_CIRCUIT_CLOSED};
+  return rc;
+}
+
+static IexStatus sq_health_get(Store *base, int64_t integration_id,
+                               const char *alias, Arena *a,
+                               StoreConnectionHealth *out, bool *found,
+                               Err *err) {
+  return health_read(sq(base), integration_id, alias, a, out, found, err);
+}
+
+static IexStatus sq_health_list(Store *base, int64_t integration_id, Arena *a,
+                                StoreConnectionHealth **items, size_t *n_items,
+                                Err *err) {
+  return list(sq(base), SQL_HEALTH_LIST, integration_id, sizeof **items,
+              read_health, "listing connections' health", a, (void **)items,
+              n_items, err);
+}
+
+static IexStatus sq_health_update(
+    Store *base, int64_t integration_id, const char *alias,
+    bool (*update)(void *ctx, StoreConnectionHealth *h, int64_t now_us,
+                   bool *notify),
+    void *ctx, const StoreMessageNew *notify_msg, Arena *a,
+    StoreConnectionHealth *out, Err *err) {
+  SqliteStore *s = sq(base);
+  sqlite3_stmt *st = NULL;
+  StoreConnectionHealth h;
+  bool found = false, notify = false, changed = false;
+  int64_t now = store_now(base);
+  Tx tx;
+  /* BEGIN IMMEDIATE: the row is read under the write lock, so no other
+  ** process changes it between this read and the write below. */
+  IexStatus rc = tx_begin(s, &tx, err);
+  if (rc == IEX_OK)
+    rc = health_read(s, integration_id, alias, a, &h, &found, err);
+  if (rc == IEX_OK) changed = update(ctx, &h, now, &notify);
+  if (rc == IEX_OK && changed) {
+    h.updated_at_us = now;
+    rc = use(s, SQL_HEALTH_PUT, &st, err);
+  }
+  if (rc == IEX_OK && changed) {
+    bind_int(st, 1, integration_id);
+    bind_text(st, 2, alias);
+    bind_text(st, 3, store_circuit_state_name(h.state));
+    bind_int(st, 4, h.failures);
+    bind_int(st, 5, h.opened_at_us);
+    bind_int(st, 6, h.retry_at_us);
+    bind_text(st, 7, h.last_error_code);
+    bind_text(st, 8, h.last_error);
+    bind_int(st, 9, now);
+    rc = run(s, st, "recording a connection's health", err);
+  }
+  release(st);
+  if (rc == IEX_OK && changed && notify && notify_msg) {
+    bool created = false;
+    rc = outbox_insert(s, notify_msg, NULL, &created, err);
+  }
+  rc = tx_end(s, &tx, rc, err);
+  if (rc == IEX_OK && out) *out = h;
+  return rc;
+}
+
+static IexStatus sq_runs_due_now(Store *base, int64_t integration_id,
+                                 size_t *n_runs, Err *err) {
+  SqliteStore *s = sq(base);
+  sqlite3_stmt *st = NULL;
+  Tx tx;
+  IexStatus rc = tx_begin(s, &tx, err);
+  if (rc == IEX_OK) rc = integration_exists(s, integration_id, err);
+  if (rc == IEX_OK) rc = use(s, SQL_RUNS_DUE_NOW, &st, err);
+  if (rc == IEX_OK) {
+    bind_int(st, 1, integration_id);
+    bind_int(st, 2, store_now(base));
+    rc = run(s, st, "making waiting runs due", err);
+    if (rc == IEX_OK) *n_runs = (size_t)sqlite3_changes(s->db);
   }
   release(st);
   return tx_end(s, &tx, rc, err);
@@ -1996,6 +2148,10 @@ static const StoreOps sqlite_ops = {
     .outbox_claim = sq_outbox_claim,
     .outbox_sent = sq_outbox_sent,
     .outbox_defer = sq_outbox_defer,
+    .health_get = sq_health_get,
+    .health_list = sq_health_list,
+    .health_update = sq_health_update,
+    .runs_due_now = sq_runs_due_now,
     .log = sq_log,
     .transfer_show = sq_transfer_show,
 };

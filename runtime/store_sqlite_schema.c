@@ -211,6 +211,22 @@ static const Migration migrations[] = {
      "  sent_at          INTEGER\n"
      ");\n"
      "CREATE INDEX outbox_unsent ON outbox(due_at) WHERE state <> 'sent';\n"},
+    /* The circuit breaker of each connection, shared by every worker and
+    ** every `iex run` (store.h, "Connection health"). No row: closed. */
+    {2, "connection health: the circuit breaker in the store",
+     "CREATE TABLE connection_health (\n"
+     "  integration_id  INTEGER NOT NULL REFERENCES integrations(id),\n"
+     "  alias           TEXT NOT NULL,  -- the connection, as the flow uses it\n"
+     "  state           TEXT NOT NULL\n"
+     "                    CHECK (state IN ('closed', 'open', 'half_open')),\n"
+     "  failures        INTEGER NOT NULL DEFAULT 0,  -- in a row\n"
+     "  opened_at       INTEGER,  -- when it last paused\n"
+     "  retry_at        INTEGER,  -- open: pause ends; half_open: trial lapses\n"
+     "  last_error_code TEXT,\n"
+     "  last_error      TEXT,     -- never a secret\n"
+     "  updated_at      INTEGER NOT NULL,\n"
+     "  PRIMARY KEY (integration_id, alias)\n"
+     ");\n"},
 };
 
 int store_sqlite_latest_version(void) {

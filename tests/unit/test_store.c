@@ -284,10 +284,12 @@ TEST(open_creates_migrates_and_reopens) {
   struct stat st_db, st_wal;
   CHECK(stat(f.path, &st_db) == 0 && (st_db.st_mode & 0077) == 0);
   CHECK(stat(wal, &st_wal) == 0 && (st_wal.st_mode & 0077) == 0);
+  int version = store_schema_version(f.s);
   store_close(f.s);
   /* The file is in WAL mode (a property of the file) and marked as ours. */
   CHECK_EQ_INT(sql_int(f.path, "PRAGMA application_id"), 0x69657821);
-  CHECK_EQ_INT(sql_int(f.path, "SELECT count(*) FROM schema_version"), 1);
+  CHECK_EQ_INT(sql_int(f.path, "SELECT count(*) FROM schema_version"),
+               version);
   f.s = open_at(&f, f.path, 0);
   CHECK_FATAL(f.s != NULL);
   CHECK_OK(store_inbox_add(f.s, &ev, &id, &dup, &err));
@@ -295,7 +297,7 @@ TEST(open_creates_migrates_and_reopens) {
   StoreIntegration it;
   CHECK_OK(store_integration_find(f.s, "shop-to-books", &f.a, &it, &err));
   CHECK_EQ_INT(sql_int(f.path, "SELECT count(*) FROM schema_version"),
-               1); /* not re-applied */
+               version); /* not re-applied */
   sqlite3 *db;
   sqlite3_stmt *st;
   CHECK_FATAL(sqlite3_open(f.path, &db) == SQLITE_OK);
@@ -305,6 +307,44 @@ TEST(open_creates_migrates_and_reopens) {
         strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0);
   sqlite3_finalize(st);
   sqlite3_close(db);
+  fx_close(&f);
+}
+
+/* A store made by the iex before migration 2 (the schema of migration 1,
+** with data) is brought up to date at open, its data kept. */
+TEST(migration_2_adds_connection_health_to_an_older_store) {
+  Fx f;
+  CHECK_FATAL(fx_open(&f));
+  int64_t transfer = 0;
+  make_run(&f, "1", "#1001", &transfer, NULL, NULL);
+  store_close(f.s);
+  f.s = NULL;
+  sqlite3 *db;
+  CHECK_FATAL(sqlite3_open(f.path, &db) == SQLITE_OK);
+  CHECK(sqlite3_exec(db,
+                     "DROP TABLE connection_health;"
+                     "DELETE FROM schema_version WHERE version >= 2;",
+                     NULL, NULL, NULL) == SQLITE_OK);
+  sqlite3_close(db);
+  CHECK_EQ_INT(sql_int(f.path, "SELECT max(version) FROM schema_version"), 1);
+  CHECK_EQ_INT(sql_int(f.path, "SELECT count(*) FROM sqlite_schema WHERE "
+                               "name = 'connection_health'"),
+               0);
+  f.s = open_at(&f, f.path, 0);
+  CHECK_FATAL(f.s != NULL);
+  CHECK(store_schema_version(f.s) >= 2);
+  CHECK_EQ_INT(sql_int(f.path, "SELECT count(*) FROM schema_version WHERE "
+                               "version = 2 AND summary LIKE '%circuit%'"),
+               1);
+  StoreTransfer t;
+  CHECK_OK(store_transfer_get(f.s, transfer, &f.a, &t, &err));
+  CHECK_EQ_STR(t.display_key, "#1001");
+  StoreCircuitPolicy p = {.threshold = 1, .pause_us = 60 * SEC};
+  bool opened = false;
+  CHECK_OK(store_circuit_record(f.s, f.shop, "books", &p, STORE_CALL_FAILED,
+                                IEX_E_NETWORK, "down", NULL, &opened, &err));
+  CHECK(opened);
+  CHECK_OK(store_check(f.s, &err));
   fx_close(&f);
 }
 
@@ -1201,6 +1241,247 @@ static int64_t transfer_at(Fx *f, int64_t integration, const char *source,
   return t;
 }
 
+/* ---- Connection health: the circuit breaker -------------------------- */
+
+static int outbox_count(Fx *f, const char *like) {
+  char sql[200];
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM outbox WHERE key LIKE '%s'",
+           like);
+  return (int)sql_int(f->path, sql);
+}
+
+static StoreMessageNew notice(const char *key) {
+  return (StoreMessageNew){.key = key, .kind = "notification",
+                           .recipient = "ops", .subject = "books paused",
+                           .body = "e-conomic is down"};
+}
+
+/* Two handles on one file are two processes: they count the same
+** failures, see the same pause, claim one trial between them, and tell a
+** person once. */
+TEST(circuit_is_shared_by_every_handle_on_the_store) {
+  Fx f;
+  CHECK_FATAL(fx_open(&f));
+  Store *s1 = f.s, *s2 = open_at(&f, f.path, 0);
+  CHECK_FATAL(s2 != NULL);
+  StoreCircuitPolicy p = {.threshold = 3, .pause_us = 60 * SEC};
+  StoreConnectionHealth h;
+  CHECK_OK(store_connection_health(s1, f.shop, "books", &f.a, &h, &err));
+  CHECK(h.state == STORE_CIRCUIT_CLOSED && h.failures == 0 &&
+        h.updated_at_us == 0);
+  StoreMessageNew m1 = notice("circuit-1"), m2 = notice("circuit-2"),
+                  m3 = notice("circuit-3");
+  bool opened = true, allowed = false;
+  CHECK_OK(store_circuit_record(s1, f.shop, "books", &p, STORE_CALL_FAILED,
+                                IEX_E_NETWORK, "no route", &m1, &opened, &err));
+  CHECK(!opened);
+  CHECK_OK(store_circuit_record(s2, f.shop, "books", &p, STORE_CALL_FAILED,
+                                IEX_E_HTTP_5XX, "503", &m2, &opened, &err));
+  CHECK(!opened);
+  CHECK_OK(store_circuit_allow(s1, f.shop, "books", &p, &allowed, &f.a, &h,
+                               &err));
+  CHECK(allowed); /* 2 of 3: still closed */
+  CHECK_OK(store_circuit_record(s1, f.shop, "books", &p, STORE_CALL_FAILED,
+                                IEX_E_NETWORK, "timed out", &m3, &opened,
+                                &err));
+  CHECK(opened); /* the third failure in total, from either handle */
+  /* A call that was out before it opened fails too: no second notice. */
+  StoreMessageNew m4 = notice("circuit-4");
+  CHECK_OK(store_circuit_record(s2, f.shop, "books", &p, STORE_CALL_FAILED,
+                                IEX_E_NETWORK, "timed out", &m4, &opened,
+                                &err));
+  CHECK(!opened);
+  CHECK_EQ_INT(outbox_count(&f, "circuit-%"), 1);
+  CHECK_EQ_INT(outbox_count(&f, "circuit-3"), 1);
+
+  clock_fake_advance(&f.clock, SEC);
+  CHECK_OK(store_circuit_allow(s2, f.shop, "books", &p, &allowed, &f.a, &h,
+                               &err));
+  CHECK(!allowed);
+  CHECK(h.state == STORE_CIRCUIT_OPEN);
+  CHECK_EQ_INT(h.retry_at_us, T0 + 60 * SEC);
+  CHECK_EQ_INT(h.failures, 4);
+  CHECK_EQ_STR(h.last_error_code, "E_NETWORK");
+  CHECK_EQ_STR(h.last_error, "timed out");
+
+  /* The pause is over: one trial between both handles. */
+  clock_fake_advance(&f.clock, 59 * SEC);
+  CHECK_OK(store_circuit_allow(s1, f.shop, "books", &p, &allowed, &f.a, &h,
+                               &err));
+  CHECK(allowed);
+  CHECK_OK(store_circuit_allow(s2, f.shop, "books", &p, &allowed, &f.a, &h,
+                               &err));
+  CHECK(!allowed);
+  CHECK(h.state == STORE_CIRCUIT_HALF_OPEN);
+  CHECK_OK(store_circuit_allow(s1, f.shop, "books", &p, &allowed, &f.a, &h,
+                               &err));
+  CHECK(!allowed);
+  /* The trial's worker died: its claim lapses after a pause. */
+  clock_fake_advance(&f.clock, 60 * SEC);
+  CHECK_OK(store_circuit_allow(s2, f.shop, "books", &p, &allowed, &f.a, &h,
+                               &err));
+  CHECK(allowed);
+  /* A 429 is no verdict: the claim goes back, the next call is the trial. */
+  CHECK_OK(store_circuit_record(s2, f.shop, "books", &p, STORE_CALL_NEUTRAL,
+                                IEX_E_HTTP_429, NULL, NULL, &opened, &err));
+  CHECK_OK(store_circuit_allow(s1, f.shop, "books", &p, &allowed, &f.a, &h,
+                               &err));
+  CHECK(allowed);
+  /* The trial fails: paused again, nobody told again. */
+  StoreMessageNew m5 = notice("circuit-5");
+  CHECK_OK(store_circuit_record(s1, f.shop, "books", &p, STORE_CALL_FAILED,
+                                IEX_E_HTTP_5XX, "502", &m5, &opened, &err));
+  CHECK(!opened);
+  CHECK_OK(store_connection_health(s2, f.shop, "books", &f.a, &h, &err));
+  CHECK(h.state == STORE_CIRCUIT_OPEN);
+  CHECK_EQ_INT(h.retry_at_us, clock_now_us(&f.clock.clock) + 60 * SEC);
+  CHECK_EQ_INT(outbox_count(&f, "circuit-%"), 1);
+
+  /* A person resumes it from another process. */
+  bool was_paused = false;
+  CHECK_OK(store_circuit_close(s2, f.shop, "books", &was_paused, &err));
+  CHECK(was_paused);
+  CHECK_OK(store_circuit_allow(s1, f.shop, "books", &p, &allowed, &f.a, &h,
+                               &err));
+  CHECK(allowed && h.state == STORE_CIRCUIT_CLOSED && h.failures == 0);
+  CHECK_EQ_STR(h.last_error, "502"); /* kept, for people */
+  CHECK_OK(store_circuit_close(s2, f.shop, "books", &was_paused, &err));
+  CHECK(!was_paused);
+
+  /* A success on a healthy connection writes nothing. */
+  int64_t updated = h.updated_at_us;
+  clock_fake_advance(&f.clock, SEC);
+  CHECK_OK(store_circuit_record(s1, f.shop, "books", &p, STORE_CALL_OK,
+                                IEX_OK, NULL, NULL, &opened, &err));
+  CHECK_OK(store_connection_health(s1, f.shop, "books", &f.a, &h, &err));
+  CHECK_EQ_INT(h.updated_at_us, updated);
+  /* A success after failures closes and resets the count. */
+  CHECK_OK(store_circuit_record(s1, f.shop, "books", &p, STORE_CALL_FAILED,
+                                IEX_E_NETWORK, "x", NULL, &opened, &err));
+  CHECK_OK(store_circuit_record(s2, f.shop, "books", &p, STORE_CALL_OK,
+                                IEX_OK, NULL, NULL, &opened, &err));
+  CHECK_OK(store_connection_health(s1, f.shop, "books", &f.a, &h, &err));
+  CHECK_EQ_INT(h.failures, 0);
+
+  StoreConnectionHealth *items;
+  size_t n;
+  CHECK_OK(store_circuit_record(s1, f.shop, "shop", &p, STORE_CALL_FAILED,
+                                IEX_E_NETWORK, "y", NULL, &opened, &err));
+  CHECK_OK(store_connection_health_list(s2, f.shop, &f.a, &items, &n, &err));
+  CHECK_FATAL(n == 2);
+  CHECK_EQ_STR(items[0].alias, "books");
+  CHECK_EQ_STR(items[1].alias, "shop");
+  CHECK_EQ_INT(items[1].failures, 1);
+  CHECK_RC(store_circuit_record(s1, f.shop, "", &p, STORE_CALL_FAILED,
+                                IEX_E_NETWORK, "y", NULL, &opened, &err),
+           IEX_E_INVALID);
+  CHECK_RC(store_circuit_record(s1, 999, "books", &p, STORE_CALL_FAILED,
+                                IEX_E_NETWORK, "y", NULL, &opened, &err),
+           IEX_E_NOT_FOUND);
+  store_close(s2);
+  fx_close(&f);
+}
+
+/* Processes that record failures at the same moment lose none of them, and
+** exactly one of them opens the circuit. */
+TEST(circuit_records_from_many_processes_lose_nothing) {
+  Fx f;
+  CHECK_FATAL(fx_open(&f));
+  enum { PROCS = 4, EACH = 15 };
+  StoreCircuitPolicy p = {.threshold = PROCS * EACH - 5, .pause_us = 60 * SEC};
+  pid_t pids[PROCS];
+  for (int i = 0; i < PROCS; i++) {
+    pids[i] = fork();
+    CHECK_FATAL(pids[i] >= 0);
+    if (pids[i] == 0) {
+      Store *s = NULL;
+      StoreOptions o = {.clock = &f.clock.clock, .busy_timeout_ms = 30000};
+      Err e;
+      err_init(&e);
+      if (store_open(f.path, &o, &s, &e) != IEX_OK) _exit(100);
+      int opened_here = 0;
+      for (int k = 0; k < EACH; k++) {
+        char key[64];
+        snprintf(key, sizeof key, "circuit-%d-%d", i, k);
+        StoreMessageNew m = notice(key);
+        bool opened = false;
+        if (store_circuit_record(s, f.shop, "books", &p, STORE_CALL_FAILED,
+                                 IEX_E_NETWORK, "down", &m, &opened,
+                                 &e) != IEX_OK)
+          _exit(101);
+        opened_here += opened;
+      }
+      store_close(s);
+      _exit(opened_here);
+    }
+  }
+  int opened_total = 0;
+  for (int i = 0; i < PROCS; i++) {
+    int st = 0;
+    waitpid(pids[i], &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) < 100);
+    if (WIFEXITED(st)) opened_total += WEXITSTATUS(st);
+  }
+  CHECK_EQ_INT(opened_total, 1);
+  StoreConnectionHealth h;
+  CHECK_OK(store_connection_health(f.s, f.shop, "books", &f.a, &h, &err));
+  CHECK_EQ_INT(h.failures, PROCS * EACH);
+  CHECK(h.state == STORE_CIRCUIT_OPEN);
+  CHECK_EQ_INT(outbox_count(&f, "circuit-%"), 1);
+  fx_close(&f);
+}
+
+/* After a resume, the retries of the integration's waiting transfers are
+** due at once; other integrations' and first runs keep their time. */
+TEST(runs_waiting_for_a_pause_are_due_now_after_a_resume) {
+  Fx f;
+  CHECK_FATAL(fx_open(&f));
+  int64_t run1, run2, next1 = 0, next2 = 0;
+  make_run(&f, "1", "#1001", NULL, NULL, &run1);
+  make_run(&f, "2", "#1002", NULL, NULL, &run2);
+  StoreRun r;
+  bool claimed;
+  CHECK_OK(store_run_claim(f.s, "w", 60 * SEC, &f.a, &r, &claimed, &err));
+  CHECK_OK(store_run_claim(f.s, "w", 60 * SEC, &f.a, &r, &claimed, &err));
+  StoreOutcome paused = {IEX_E_CIRCUIT_OPEN, "connection books is paused",
+                         NULL};
+  StoreOutcome broken = {IEX_E_HTTP_5XX, "503", NULL};
+  CHECK_OK(store_run_retry(f.s, run1, "w", T0 + 900 * SEC, &paused, &next1,
+                           &err));
+  CHECK_OK(store_run_retry(f.s, run2, "w", T0 + 900 * SEC, &broken, &next2,
+                           &err));
+  /* Another integration's waiting transfer, and a first run due later. */
+  int64_t other = add_integration(&f, "other"), t = 0, rev = 0, orun = 0,
+          onext = 0, later = 0;
+  CHECK_OK(store_transfer_get_or_add(f.s, other, "9", "#9", &t, NULL, &err));
+  CHECK_OK(store_revision_add(f.s, t, "{\"id\": 9}", NULL, 0, &rev, NULL,
+                              &err));
+  CHECK_OK(store_run_add(f.s, rev, 0, "event", &orun, &err));
+  CHECK_OK(store_run_claim(f.s, "w", 60 * SEC, &f.a, &r, &claimed, &err));
+  CHECK_OK(store_run_retry(f.s, orun, "w", T0 + 900 * SEC, &paused, &onext,
+                           &err));
+  int64_t t3 = 0, rev3 = 0;
+  CHECK_OK(store_transfer_get_or_add(f.s, f.shop, "3", "#1003", &t3, NULL,
+                                     &err));
+  CHECK_OK(store_revision_add(f.s, t3, "{\"id\": 3}", NULL, 0, &rev3, NULL,
+                              &err));
+  CHECK_OK(store_run_add(f.s, rev3, T0 + 900 * SEC, "event", &later, &err));
+
+  size_t n = 99;
+  CHECK_OK(store_runs_due_now(f.s, f.shop, &n, &err));
+  CHECK_EQ_INT(n, 2);
+  CHECK_OK(store_run_get(f.s, next1, &f.a, &r, &err));
+  CHECK_EQ_INT(r.due_at_us, T0);
+  CHECK_OK(store_run_get(f.s, next2, &f.a, &r, &err));
+  CHECK_EQ_INT(r.due_at_us, T0);
+  CHECK_OK(store_run_get(f.s, onext, &f.a, &r, &err));
+  CHECK_EQ_INT(r.due_at_us, T0 + 900 * SEC);
+  CHECK_OK(store_run_get(f.s, later, &f.a, &r, &err));
+  CHECK_EQ_INT(r.due_at_us, T0 + 900 * SEC);
+  CHECK_RC(store_runs_due_now(f.s, 999, &n, &err), IEX_E_NOT_FOUND);
+  fx_close(&f);
+}
+
 TEST(log_filters_and_orders_newest_first) {
   Fx f;
   CHECK_FATAL(fx_open(&f));
@@ -1486,6 +1767,7 @@ int main(void) {
   RUN(clock_utc_arithmetic);
   RUN(crash_points_kill_at_the_nth_hit);
   RUN(open_creates_migrates_and_reopens);
+  RUN(migration_2_adds_connection_health_to_an_older_store);
   RUN(open_refuses_newer_and_foreign_databases);
   RUN(a_damaged_file_is_reported_not_trusted);
   RUN(damage_that_sqlite_reads_past_is_found_by_the_check);
@@ -1503,6 +1785,9 @@ int main(void) {
   RUN(usage_counts_once_per_transfer_and_system);
   RUN(usage_months_are_utc);
   RUN(outbox_messages_go_out_once_their_state_change_commits);
+  RUN(circuit_is_shared_by_every_handle_on_the_store);
+  RUN(circuit_records_from_many_processes_lose_nothing);
+  RUN(runs_waiting_for_a_pause_are_due_now_after_a_resume);
   RUN(log_filters_and_orders_newest_first);
   RUN(show_transfer_gathers_everything);
   RUN(a_locked_store_says_so);
