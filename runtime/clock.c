@@ -7,6 +7,7 @@
 #include "runtime/clock.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #define US_PER_SEC INT64_C(1000000)
@@ -96,5 +97,14 @@ char *clock_format_utc(int64_t t_us, char *out, size_t out_size) {
   snprintf(out, out_size, "%04lld-%02d-%02dT%02d:%02d:%02d.%06lldZ",
            (long long)y, m, d, (int)(sod / 3600), (int)(sod / 60 % 60),
            (int)(sod % 60), (long long)us);
+  return out;
+}
+
+char *clock_format_utc_seconds(int64_t t_us, char *out, size_t out_size) {
+  int64_t sec = floor_div(t_us, US_PER_SEC);
+  if (sec * US_PER_SEC < t_us) sec++;
+  clock_format_utc(sec * US_PER_SEC, out, out_size);
+  char *dot = strchr(out, '.');
+  if (dot) memcpy(dot, "Z", 2);
   return out;
 }

@@ -47,6 +47,10 @@ int64_t clock_utc_us(int year, int month, int day, int hour, int min, int sec);
 #define CLOCK_TEXT_SIZE 32
 char *clock_format_utc(int64_t t_us, char *out, size_t out_size);
 
+/* The same to the whole second, rounded up, "2024-05-01T12:00:01Z": for
+** telling people until when something waits (never earlier than it). */
+char *clock_format_utc_seconds(int64_t t_us, char *out, size_t out_size);
+
 /* Split `t_us` into its UTC year and month (1-12). */
 void clock_utc_month(int64_t t_us, int *year, int *month);
 

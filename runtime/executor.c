@@ -3,6 +3,7 @@
 ** Host that runs a flow's operations against connectors.
 */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,13 +69,15 @@ typedef struct Loaded {
   Value connections;    /* RECORD alias -> {system, base_url, secrets} */
 } Loaded;
 
-/* What a connection keeps between calls in this process. */
+/* What a connection keeps between calls in this process: its token
+** bucket, and its breaker's settings. The breaker itself is in the store
+** (store_circuit_allow/record), shared by every worker and process. */
 typedef struct ConnState {
   int64_t integration_id;
   char alias[64];
   RateLimiter rate;
   bool limited;
-  CircuitBreaker circuit;
+  StoreCircuitPolicy circuit;
 } ConnState;
 
 struct Executor {
@@ -466,10 +469,13 @@ static ConnState *conn_state(Executor *x, int64_t integration_id, Str alias,
               burst && value_kind(*burst) == VAL_INT ? burst->as.i : 1);
   }
   const Value *thr = value_field(conf, STR_LIT("circuit_failures"), NULL);
-  if (thr && value_kind(*thr) == VAL_INT) cs.circuit.threshold = (int)thr->as.i;
+  if (thr && value_kind(*thr) == VAL_INT && thr->as.i > 0)
+    cs.circuit.threshold = thr->as.i > INT_MAX ? INT_MAX : (int)thr->as.i;
   const Value *pause = value_field(conf, STR_LIT("circuit_pause_seconds"), NULL);
-  if (pause && value_kind(*pause) == VAL_INT)
-    cs.circuit.pause_us = pause->as.i * SEC;
+  /* At most a year: a pause is a pause, not an overflow. */
+  if (pause && value_kind(*pause) == VAL_INT && pause->as.i > 0)
+    cs.circuit.pause_us =
+        (pause->as.i > 366 * 86400 ? 366 * 86400 : pause->as.i) * SEC;
   VEC_PUSH(x->conns, x->n_conns, x->cap_conns, cs);
   return &x->conns[x->n_conns - 1];
 }
@@ -520,27 +526,72 @@ static const char *conf_text(Value conf, const char *key, Arena *a) {
   return arena_strndup(a, s.ptr, s.len);
 }
 
-/* Tell a person, once per outage, that a connection is paused. */
-static void notify_circuit(RunCtx *r, const char *alias, const char *system) {
+/* The message that tells a person a connection paused; the store enqueues
+** it only if this failure is the one that opened the circuit, so one
+** message goes out per outage whatever the number of workers. */
+typedef struct CircuitNotice {
+  char key[200], subject[300], body[1400];
+  StoreMessageNew m;
+} CircuitNotice;
+
+static void circuit_notice(RunCtx *r, const char *alias, const char *system,
+                           const StoreCircuitPolicy *p, const Err *cause,
+                           CircuitNotice *n) {
   Executor *x = r->x;
-  char key[200], subject[300], body[600], at[CLOCK_TEXT_SIZE];
+  char at[CLOCK_TEXT_SIZE], until[CLOCK_TEXT_SIZE];
   int64_t now = now_us(x);
-  clock_format_utc(now, at, sizeof at);
-  snprintf(key, sizeof key, "circuit-%lld-%s-%lld",
+  int64_t pause = p->pause_us > 0 ? p->pause_us : 60 * SEC;
+  clock_format_utc_seconds(now, at, sizeof at);
+  clock_format_utc_seconds(now + pause, until, sizeof until);
+  snprintf(n->key, sizeof n->key, "circuit-%lld-%s-%lld",
            (long long)r->l->id, alias, (long long)(now / SEC));
-  snprintf(subject, sizeof subject,
+  snprintf(n->subject, sizeof n->subject,
            "iex: connection %s of %s paused after repeated failures", alias,
            r->l->ig.name);
-  snprintf(body, sizeof body,
-           "Calls to %s through connection %s of integration %s failed "
-           "repeatedly; iex paused the connection at %s and will try again "
-           "after a pause. Transfers that need it wait and are not lost.",
-           system, alias, r->l->ig.name, at);
-  StoreMessageNew m = {.key = key, .kind = "notification",
-                       .recipient = x->opt.notify_to, .subject = subject,
-                       .body = body, .transfer_id = 0};
-  int64_t id;
-  store_outbox_add(x->store, &m, &id, NULL, NULL);
+  snprintf(n->body, sizeof n->body,
+           "Calls to %s through connection %s of integration %s failed %d "
+           "times in a row; iex paused the connection at %s until %s, then "
+           "tries one call. Transfers that need it wait and are not lost.\n\n"
+           "Last error: %s\n\nSee `iex integration show %s`; once the cause "
+           "is fixed, `iex integration resume %s %s` ends the pause now.\n",
+           system, alias, r->l->ig.name, p->threshold > 0 ? p->threshold : 5,
+           at, until, err_text(cause), r->l->ig.name, r->l->ig.name, alias);
+  n->m = (StoreMessageNew){.key = n->key, .kind = "notification",
+                           .recipient = x->opt.notify_to,
+                           .subject = n->subject, .body = n->body,
+                           .transfer_id = 0};
+}
+
+/* The reason a call was not made: the connection is paused. */
+static void circuit_refusal(const StoreConnectionHealth *h, const char *alias,
+                            const char *system, Err *err) {
+  char until[CLOCK_TEXT_SIZE];
+  clock_format_utc_seconds(h->retry_at_us, until, sizeof until);
+  const char *last = h->last_error ? h->last_error : "";
+  if (h->state == STORE_CIRCUIT_HALF_OPEN)
+    err_set(err, IEX_E_CIRCUIT_OPEN,
+            "connection %s (%s) is paused after %lld failures in a row; a "
+            "trial call is out (it may take until %s) (last: %s%s%s)",
+            alias, system, (long long)h->failures, until,
+            h->last_error_code ? h->last_error_code : "-", *last ? ": " : "",
+            last);
+  else
+    err_set(err, IEX_E_CIRCUIT_OPEN,
+            "connection %s (%s) is paused until %s after %lld failures in a "
+            "row (last: %s%s%s)",
+            alias, system, until, (long long)h->failures,
+            h->last_error_code ? h->last_error_code : "-", *last ? ": " : "",
+            last);
+}
+
+/* A store failure while reading or recording a connection's health: the
+** store's own troubles stop the run (as inside the effects protocol); a
+** busy store only fails this call, and the run waits. */
+static void circuit_store_failed(RunCtx *r, IexStatus rc, const Err *serr) {
+  if (status_group(rc) == STATUS_GROUP_INTERNAL && !r->store_rc) {
+    r->store_rc = rc;
+    r->store_err = *serr;
+  }
 }
 
 /* Which effect a write is, by the flow's `updates:` (docs/runtime.md,
@@ -643,11 +694,21 @@ static HostAnswer host_operation(void *ctx, const OpCall *call, Value *result,
   }
   ConnState *cs = conn_state(x, r->l->id, call->connection, *conf);
   int64_t now = now_us(x);
-  if (!circuit_allow(&cs->circuit, now)) {
-    r->wait_until_us = circuit_retry_at(&cs->circuit);
-    err_set(err, IEX_E_CIRCUIT_OPEN,
-            "connection %s (%s) is paused after repeated failures", alias,
-            system);
+  StoreConnectionHealth health;
+  bool allowed = false;
+  Err serr;
+  err_init(&serr);
+  IexStatus src = store_circuit_allow(x->store, r->l->id, alias, &cs->circuit,
+                                      &allowed, a, &health, &serr);
+  if (src != IEX_OK) {
+    circuit_store_failed(r, src, &serr);
+    if (err) *err = serr;
+    err_set_location(err, call->location);
+    return HOST_FAIL;
+  }
+  if (!allowed) {
+    r->wait_until_us = health.retry_at_us;
+    circuit_refusal(&health, alias, system, err);
     err_set_location(err, call->location);
     return HOST_FAIL;
   }
@@ -658,6 +719,9 @@ static HostAnswer host_operation(void *ctx, const OpCall *call, Value *result,
   CallSecrets secrets;
   IexStatus rc = secrets_load(*conf, a, &secrets, err);
   if (rc != IEX_OK) {
+    /* No call went out: give back a trial's claim, if this was one. */
+    store_circuit_record(x->store, r->l->id, alias, &cs->circuit,
+                         STORE_CALL_NEUTRAL, IEX_OK, NULL, NULL, NULL, NULL);
     err_prefix(err, "connection %s", alias);
     err_set_location(err, call->location);
     return HOST_FAIL;
@@ -737,9 +801,22 @@ static HostAnswer host_operation(void *ctx, const OpCall *call, Value *result,
   /* A 429 is a system that works and asks us to slow down: the wait it
   ** asks for (Retry-After) is the remedy, and pausing the connection on
   ** top of it would stall an import for the whole pause. So it neither
-  ** opens the circuit nor counts as the success that closes it. */
-  if (rc != IEX_E_HTTP_429 && circuit_record(&cs->circuit, !outage, now_us(x)))
-    notify_circuit(r, alias, system);
+  ** opens the circuit nor counts as the success that closes it. A failing
+  ** store tells nothing about the connection. */
+  if (g != STATUS_GROUP_INTERNAL) {
+    StoreCallResult verdict = rc == IEX_E_HTTP_429 ? STORE_CALL_NEUTRAL
+                              : outage             ? STORE_CALL_FAILED
+                                                   : STORE_CALL_OK;
+    CircuitNotice notice;
+    if (verdict == STORE_CALL_FAILED)
+      circuit_notice(r, alias, system, &cs->circuit, &cerr, &notice);
+    err_init(&serr);
+    src = store_circuit_record(
+        x->store, r->l->id, alias, &cs->circuit, verdict, rc,
+        verdict == STORE_CALL_FAILED ? cerr.message : NULL,
+        verdict == STORE_CALL_FAILED ? &notice.m : NULL, NULL, &serr);
+    if (src != IEX_OK) circuit_store_failed(r, src, &serr);
+  }
   if (rc == IEX_OK) {
     add_stage(r, step, STORE_STAGE_RESPONSE, json_of(res, a), IEX_OK, how,
               NULL);

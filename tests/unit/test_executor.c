@@ -400,6 +400,121 @@ TEST(executor_circuit_opens_after_repeated_failures_and_tells_once) {
   fx_close(&fx);
 }
 
+/* Paused-connection notices in the outbox (each claimed and sent). */
+static int paused_notices(Fx *fx, Arena *a) {
+  int notices = 0;
+  StoreMessage m;
+  bool claimed = true;
+  while (claimed) {
+    CHECK_OK(store_outbox_claim(fx->s, "w", SEC, a, &m, &claimed, &err));
+    if (claimed) {
+      notices += strstr(m.subject, "paused") != NULL;
+      store_outbox_sent(fx->s, m.id, &err);
+    }
+  }
+  return notices;
+}
+
+static Executor *fx_executor_on(Fx *fx, Store *s, const char *worker) {
+  ExecutorOptions o = {.clock = &fx->clock.clock, .seed = 7, .quiet = true,
+                       .worker_id = worker};
+  return executor_new(s, &o);
+}
+
+static Store *fx_store(Fx *fx) {
+  StoreOptions o = {.clock = &fx->clock.clock};
+  Store *s = NULL;
+  CHECK_OK(store_open(fx->path, &o, &s, &err));
+  return s;
+}
+
+static size_t transfers_with_code(Fx *fx, int n, const char *code, Arena *a) {
+  size_t k = 0;
+  for (int i = 1; i <= n; i++) {
+    const char *c = transfer(fx, i, a).code;
+    k += c && strcmp(c, code) == 0;
+  }
+  return k;
+}
+
+/* The breaker is the store's: two workers (two handles on the store, as
+** two processes have) add up their failures, a new process finds the
+** pause, one person is told once, the trial after the pause is one call,
+** and a resume lets everything through at once. (circuit_failures 2,
+** circuit_pause_seconds 600.) */
+TEST(executor_circuit_is_shared_by_workers_and_processes) {
+  Fx fx;
+  CHECK_FATAL(fx_open(&fx));
+  Store *s2 = fx_store(&fx);
+  CHECK_FATAL(s2 != NULL);
+  Executor *x1 = fx_executor_on(&fx, fx.s, "w1"), *x2 = fx_executor_on(&fx, s2, "w2");
+  submit_paid_orders(&fx, x1, 3);
+  ExecutorStats st;
+  memset(&st, 0, sizeof st);
+  CHECK_OK(executor_accept_pending(x1, &st, &err));
+  setenv("IEX_LEDGER_FAULT", "down", 1);
+  /* One failure each: two in all, which is the threshold. */
+  CHECK_OK(executor_run_due(x1, 1, &st, &err));
+  CHECK_OK(executor_run_due(x2, 1, &st, &err));
+  CHECK_OK(executor_run_due(x1, 1, &st, &err));
+  CHECK_EQ_INT(st.runs, 3);
+  Arena a;
+  arena_init(&a);
+  CHECK_EQ_STR(transfer(&fx, 1, &a).code, "E_NETWORK");
+  CHECK_EQ_STR(transfer(&fx, 2, &a).code, "E_NETWORK");
+  StoreTransfer t3 = transfer(&fx, 3, &a);
+  CHECK_EQ_STR(t3.code, "E_CIRCUIT_OPEN"); /* refused without a call */
+  /* Until when, and why: the error that opened it. */
+  CHECK(strstr(t3.message, "paused until 2024-05-01T00:10:00Z after 2 failures"));
+  CHECK(strstr(t3.message, "E_NETWORK: could not reach the ledger of books"));
+  CHECK_EQ_INT(paused_notices(&fx, &a), 1);
+  executor_free(x1);
+  executor_free(x2);
+  store_close(s2);
+
+  /* A new process (`iex run` again): the connection is still paused, even
+  ** though the ledger is back. */
+  unsetenv("IEX_LEDGER_FAULT");
+  Store *s3 = fx_store(&fx);
+  CHECK_FATAL(s3 != NULL);
+  Executor *x3 = fx_executor_on(&fx, s3, "w3");
+  submit(&fx, x3, "{\"id\": 4, \"name\": \"#4\", \"status\": \"paid\", \"total\": 1}");
+  memset(&st, 0, sizeof st);
+  CHECK_OK(executor_run_pending(x3, &st, &err));
+  CHECK_EQ_INT(st.done, 0);
+  CHECK_EQ_STR(transfer(&fx, 4, &a).code, "E_CIRCUIT_OPEN");
+  CHECK_EQ_INT(ledger_lines(&fx), 0);
+
+  /* After the pause, still down: one trial call, the rest keep waiting,
+  ** and nobody is told again. */
+  clock_fake_advance(&fx.clock, 3600 * SEC);
+  setenv("IEX_LEDGER_FAULT", "down", 1);
+  memset(&st, 0, sizeof st);
+  CHECK_OK(executor_run_due(x3, 0, &st, &err));
+  unsetenv("IEX_LEDGER_FAULT");
+  CHECK_EQ_INT(st.waiting, 4);
+  CHECK_EQ_INT(transfers_with_code(&fx, 4, "E_NETWORK", &a), 1);
+  CHECK_EQ_INT(transfers_with_code(&fx, 4, "E_CIRCUIT_OPEN", &a), 3);
+  CHECK_EQ_INT(paused_notices(&fx, &a), 0);
+
+  /* A person fixed it and resumes (`iex integration resume`): the waiting
+  ** runs go now, not at the end of their pause. */
+  bool was_paused = false;
+  size_t woken = 0;
+  CHECK_OK(store_circuit_close(fx.s, fx.ig, "books", &was_paused, &err));
+  CHECK_OK(store_runs_due_now(fx.s, fx.ig, &woken, &err));
+  CHECK(was_paused);
+  CHECK_EQ_INT(woken, 4);
+  memset(&st, 0, sizeof st);
+  CHECK_OK(executor_run_due(x3, 0, &st, &err));
+  CHECK_EQ_INT(st.done, 4);
+  CHECK_EQ_INT(ledger_lines(&fx), 4);
+  arena_fini(&a);
+  executor_free(x3);
+  store_close(s3);
+  fx_close(&fx);
+}
+
 /* ---- effects.h with a scripted connector ----------------------------------- */
 
 typedef struct Script {
@@ -579,6 +694,7 @@ int main(void) {
   RUN(executor_done_skipped_failed_with_rule);
   RUN(executor_transient_failure_waits_with_backoff_then_runs);
   RUN(executor_circuit_opens_after_repeated_failures_and_tells_once);
+  RUN(executor_circuit_is_shared_by_workers_and_processes);
   RUN(effect_sent_once_then_reused);
   RUN(effect_started_before_a_crash_is_looked_up_and_adopted);
   RUN(effect_not_found_after_unknown_is_sent_again);

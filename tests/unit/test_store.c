@@ -205,6 +205,15 @@ TEST(clock_utc_arithmetic) {
                "2024-02-29T23:59:59.123456Z");
   CHECK_EQ_STR(clock_format_utc(-1, text, sizeof text),
                "1969-12-31T23:59:59.999999Z");
+  /* For people, whole seconds, never earlier than the instant. */
+  CHECK_EQ_STR(clock_format_utc_seconds(clock_utc_us(2024, 2, 29, 23, 59, 59),
+                                        text, sizeof text),
+               "2024-02-29T23:59:59Z");
+  CHECK_EQ_STR(clock_format_utc_seconds(
+                   clock_utc_us(2024, 2, 29, 23, 59, 59) + 1, text, sizeof text),
+               "2024-03-01T00:00:00Z");
+  CHECK_EQ_STR(clock_format_utc_seconds(-1, text, sizeof text),
+               "1970-01-01T00:00:00Z");
   int y, m;
   clock_utc_month(clock_utc_us(2024, 2, 1, 0, 0, 0) - 1, &y, &m);
   CHECK(y == 2024 && m == 1);
