@@ -1,6 +1,8 @@
 /*
-** `iex integration add|list|show|activate|deactivate` and
-** `iex settings get|set`: what an integration is and how it is set up.
+** `iex integration add|list|show|activate|deactivate|resume` and
+** `iex settings get|set`: what an integration is and how it is set up,
+** and the health of its connections (paused after repeated failures, and
+** resumed by hand).
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,6 +175,173 @@ static int integration_list(int argc, char **argv) {
   return status;
 }
 
+/* ---- Connection health ---------------------------------------------------- */
+
+/* The aliases of the integration's connections JSON, then those only the
+** store still knows (a connection since removed that was paused). */
+static const char **connection_aliases(Store *s, const StoreIntegration *ig,
+                                       Arena *a, size_t *n_out) {
+  Value conns = value_null();
+  JsonvError je;
+  const char *cj = ig->connections_json ? ig->connections_json : "{}";
+  if (!jsonv_decode(a, str_from_cstr(cj), NULL, &conns, &je) ||
+      value_kind(conns) != VAL_RECORD)
+    conns = value_null();
+  StoreConnectionHealth *stored = NULL;
+  size_t n_stored = 0;
+  if (store_connection_health_list(s, ig->id, a, &stored, &n_stored, NULL) !=
+      IEX_OK)
+    n_stored = 0;
+  size_t n_conf = value_kind(conns) == VAL_RECORD ? conns.len : 0, n = 0;
+  const char **out = arena_alloc(a, (n_conf + n_stored + 1) * sizeof *out);
+  for (size_t i = 0; i < n_conf; i++) {
+    const Field *f = value_field_at(conns, (uint32_t)i);
+    out[n++] = arena_strndup(a, f->key.ptr, f->key.len);
+  }
+  for (size_t i = 0; i < n_stored; i++) {
+    bool known = false;
+    for (size_t j = 0; j < n_conf && !known; j++)
+      known = strcmp(out[j], stored[i].alias) == 0;
+    if (!known) out[n++] = stored[i].alias;
+  }
+  *n_out = n;
+  return out;
+}
+
+/* One line for people: "paused until ... after 5 failures (last: ...)". */
+static void print_health(const StoreConnectionHealth *h, int64_t now) {
+  char at[CLOCK_TEXT_SIZE];
+  const char *code = h->last_error_code ? h->last_error_code : "-";
+  const char *last = h->last_error ? h->last_error : "";
+  const char *sep = *last ? ": " : "";
+  switch (h->state) {
+  case STORE_CIRCUIT_CLOSED:
+    if (h->failures == 0)
+      printf("    %s: ok\n", h->alias);
+    else
+      printf("    %s: ok, %lld failures in a row (last: %s%s%s)\n", h->alias,
+             (long long)h->failures, code, sep, last);
+    break;
+  case STORE_CIRCUIT_OPEN:
+    clock_format_utc_seconds(h->retry_at_us, at, sizeof at);
+    printf("    %s: paused until %s%s after %lld failures (last: %s%s%s)\n",
+           h->alias, at, now >= h->retry_at_us ? " (over: the next call tries)"
+                                               : "",
+           (long long)h->failures, code, sep, last);
+    break;
+  case STORE_CIRCUIT_HALF_OPEN:
+    clock_format_utc_seconds(h->retry_at_us, at, sizeof at);
+    printf("    %s: paused, one trial call out (until %s at most) after "
+           "%lld failures (last: %s%s%s)\n",
+           h->alias, at, (long long)h->failures, code, sep, last);
+    break;
+  }
+}
+
+static void show_health(Store *s, const StoreIntegration *ig, Arena *a) {
+  size_t n;
+  const char **aliases = connection_aliases(s, ig, a, &n);
+  int64_t now = clock_now_us(NULL);
+  bool paused = false;
+  printf("  health:\n");
+  for (size_t i = 0; i < n; i++) {
+    StoreConnectionHealth h;
+    Err err;
+    err_init(&err);
+    if (store_connection_health(s, ig->id, aliases[i], a, &h, &err) != IEX_OK) {
+      printf("    %s: ? (%s)\n", aliases[i], err_text(&err));
+      continue;
+    }
+    print_health(&h, now);
+    paused |= h.state != STORE_CIRCUIT_CLOSED;
+  }
+  if (n == 0) printf("    (no connections)\n");
+  if (paused)
+    printf("  Once the cause is fixed, `iex integration resume %s` ends the "
+           "pause now.\n",
+           ig->name);
+}
+
+/* `iex integration resume NAME [CONNECTION]`: a person fixed the cause;
+** close the circuit(s) now and let the transfers that waited for the
+** pause run at once, instead of at the end of the pause. */
+static int integration_resume(int argc, char **argv) {
+  Store *s = cmd_open_store("integration", &argc, argv);
+  if (!s) return 2;
+  if ((argc != 2 && argc != 3) || cmd_unknown_option(argc, argv)) {
+    store_close(s);
+    return cli_usage_error("integration", "resume NAME [CONNECTION]");
+  }
+  Arena a;
+  arena_init(&a);
+  StoreIntegration ig;
+  int status = 1;
+  Err err;
+  err_init(&err);
+  if (!cmd_find_integration(s, "integration", argv[1], &a, &ig)) goto out;
+  size_t n;
+  const char **aliases = connection_aliases(s, &ig, &a, &n);
+  if (argc == 3) {
+    bool known = false;
+    for (size_t i = 0; i < n && !known; i++)
+      known = strcmp(aliases[i], argv[2]) == 0;
+    if (!known) {
+      fprintf(stderr, "iex integration: %s has no connection `%s`; its "
+                      "connections:", ig.name, argv[2]);
+      for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "%s %s", i ? "," : "", aliases[i]);
+      fprintf(stderr, "%s\n", n ? "" : " none");
+      goto out;
+    }
+    aliases = (const char **)&argv[2];
+    n = 1;
+  }
+  /* What each was, to say so; then close them all and wake the waiting
+  ** runs in one transaction. */
+  StoreConnectionHealth *before = arena_alloc(&a, (n + 1) * sizeof *before);
+  IexStatus rc = IEX_OK;
+  for (size_t i = 0; i < n && rc == IEX_OK; i++)
+    rc = store_connection_health(s, ig.id, aliases[i], &a, &before[i], &err);
+  size_t woken = 0, resumed = 0;
+  if (rc == IEX_OK) rc = store_begin(s, &err);
+  if (rc == IEX_OK) {
+    for (size_t i = 0; i < n && rc == IEX_OK; i++) {
+      bool was_paused = false;
+      rc = store_circuit_close(s, ig.id, aliases[i], &was_paused, &err);
+      resumed += was_paused;
+    }
+    if (rc == IEX_OK && resumed)
+      rc = store_runs_due_now(s, ig.id, &woken, &err);
+    if (rc == IEX_OK)
+      rc = store_commit(s, &err);
+    else
+      store_rollback(s);
+  }
+  if (rc != IEX_OK) {
+    fprintf(stderr, "iex integration: %s\n", err_text(&err));
+    goto out;
+  }
+  for (size_t i = 0; i < n; i++) {
+    char at[CLOCK_TEXT_SIZE];
+    if (before[i].state == STORE_CIRCUIT_CLOSED) {
+      printf("%s was not paused\n", aliases[i]);
+      continue;
+    }
+    clock_format_utc_seconds(before[i].retry_at_us, at, sizeof at);
+    printf("resumed %s of %s (was paused until %s after %lld failures)\n",
+           aliases[i], ig.name, at, (long long)before[i].failures);
+  }
+  if (resumed)
+    printf("%zu waiting transfers run now (iex serve) or at the next iex "
+           "run\n",
+           woken);
+  status = 0;
+out:
+  arena_fini(&a);
+  store_close(s);
+  return status;
+}
+
 static int integration_show(int argc, char **argv) {
   Store *s = cmd_open_store("integration", &argc, argv);
   if (!s) return 2;
@@ -198,6 +367,7 @@ static int integration_show(int argc, char **argv) {
            ig.iexb_hash ? ig.iexb_hash : "-");
     printf("  connections:\n");
     cmd_print_json(ig.connections_json, "    ");
+    show_health(s, &ig, &a);
     if (loaded) {
       const char *stored = NULL;
       store_settings_get(s, ig.id, &a, &stored, NULL);
@@ -263,7 +433,7 @@ static int integration_activate(int argc, char **argv, bool on) {
 int cmd_integration(int argc, char **argv) {
   if (argc < 2)
     return cli_usage_error("integration", "which: add, list, show, activate, "
-                                          "deactivate?");
+                                          "deactivate, resume?");
   const char *sub = argv[1];
   /* The subcommand's argv: argv[0] is the subcommand. */
   if (strcmp(sub, "add") == 0) return integration_add(argc - 1, argv + 1);
@@ -273,6 +443,7 @@ int cmd_integration(int argc, char **argv) {
     return integration_activate(argc - 1, argv + 1, true);
   if (strcmp(sub, "deactivate") == 0)
     return integration_activate(argc - 1, argv + 1, false);
+  if (strcmp(sub, "resume") == 0) return integration_resume(argc - 1, argv + 1);
   return cli_usage_error("integration", "no subcommand `%s`", sub);
 }
 

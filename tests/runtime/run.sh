@@ -198,6 +198,36 @@ out "$IEX" usage --json --month 2000-01
 if [ "$(rc)" = 0 ] && has '"orders":0'; then pass usage_other_month
 else fail usage_other_month "rc $(rc)" "$(show_out)"; fi
 
+# ---- a paused connection stays paused across iex runs -----------------
+# Two failures in two `iex run` processes pause it (circuit_failures 2); a
+# third process finds the pause without calling; show says until when and
+# why; resume ends it and the waiting transfers go.
+pconns='{"books":{"system":"ledger","base_url":"file:'"$tmp"'/paused.txt","circuit_failures":2,"circuit_pause_seconds":3600}}'
+out "$IEX" integration add paused --flow "$DATA/shop.flowscript" --connections "$pconns" --activate-at 2024-01-01
+for n in 6001 6002 6003; do
+  printf '{"id": %s, "name": "#%s", "email": "p@example.com", "total": 3, "financial_status": "paid", "updated_at": "2030-01-01T10:00:00Z"}\n' $n $n >"$tmp/p$n.jsonl"
+done
+IEX_LEDGER_FAULT=down out "$IEX" run --integration paused --input "$tmp/p6001.jsonl"
+IEX_LEDGER_FAULT=down out "$IEX" run --integration paused --input "$tmp/p6002.jsonl"
+out "$IEX" run --integration paused --input "$tmp/p6003.jsonl"
+if [ ! -s "$tmp/paused.txt" ] && "$IEX" log --order 6003 | grep -q "paused until .*Z after 2 failures in a row (last: E_NETWORK: could not reach the ledger"; then pass circuit_pause_shared_by_runs
+else fail circuit_pause_shared_by_runs "" "$("$IEX" log --integration paused)"; fi
+
+out "$IEX" integration show paused
+if [ "$(rc)" = 0 ] && has "books: paused until 20[0-9-]*T[0-9:]*Z after 2 failures (last: E_NETWORK: could not reach" && has "iex integration resume paused"; then pass integration_show_paused_connection
+else fail integration_show_paused_connection "rc $(rc)" "$(show_out)"; fi
+
+out "$IEX" integration resume paused nosuch
+if [ "$(rc)" = 1 ] && has "no connection .nosuch.; its connections: books"; then pass integration_resume_unknown_connection
+else fail integration_resume_unknown_connection "rc $(rc)" "$(show_out)"; fi
+
+out "$IEX" integration resume paused
+r1=$(rc); resumed=$(grep -c "resumed books of paused" "$tmp/out")
+out "$IEX" run
+if [ "$r1" = 0 ] && [ "$resumed" = 1 ] && has "3 done" && [ "$(grep -c '^invoice.create' "$tmp/paused.txt")" = 3 ] \
+   && "$IEX" integration show paused | grep -q "books: ok"; then pass integration_resume_ends_the_pause
+else fail integration_resume_ends_the_pause "rc $r1 resumed $resumed" "$(show_out)"; fi
+
 # ---- secrets never stored, logged or printed ---------------------------
 if ! grep -rq "$CANARY" "$tmp"/iex.db* ledger.txt 2>/dev/null && ! "$IEX" show 1 | grep -q "$CANARY"; then pass secrets_not_stored
 else fail secrets_not_stored "the canary is in the store, ledger or output"; fi
