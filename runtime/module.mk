@@ -28,12 +28,6 @@ LIB_SRCS += runtime/executor.c runtime/executor_script.c runtime/effects.c \
             runtime/retry.c runtime/settings.c runtime/secrets.c runtime/ledger.c
 LIB_SRCS += runtime/cmd_common.c runtime/cmd_integration.c runtime/cmd_run.c \
             runtime/cmd_history.c
-# The VM refers to the stdlib's registry weakly (vm.c), and a weak reference
-# does not pull a member out of an archive: once stdlib/ is in the tree, ask
-# the linker for the registry by name so every program gets it.
-ifneq ($(wildcard stdlib/stdlib.c),)
-LDFLAGS += -Wl,--undefined=std_functions
-endif
 # Compiled flows as the executor's Flow (flow_vm.c): iex run and serve run .iexb.
 LIB_SRCS += runtime/flow_vm.c
 # The executor as iex serve's work (serve_work.c).

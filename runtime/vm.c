@@ -21,12 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The stdlib's registry, referenced weakly: until stdlib/ is linked into
-** the program the table is absent (NULL) and calls fail with a message,
-** so the VM builds and runs flows that call nothing before it exists.
-** runtime/module.mk asks the linker for it once stdlib/ is in the tree. */
-extern const StdEntry std_functions[STD__COUNT] __attribute__((weak));
-
 /* Longest text shown of a value in an error message. */
 #define SHOW_CHARS 40
 
@@ -371,33 +365,6 @@ static bool numeric(Vm *vm, Value v, Value *out) {
   return true;
 }
 
-/* ---- Text -------------------------------------------------------------------- */
-
-/* Append `v` as interpolation writes it: null as nothing. */
-static bool write_text(Value v, Buf *out) {
-  char text[DECIMAL_TEXT_SIZE + DATETIME_TEXT_SIZE];
-  switch ((ValueKind)v.kind) {
-    case VAL_NULL: return true;
-    case VAL_BOOL: return buf_puts(out, v.as.b ? "true" : "false");
-    case VAL_INT: return buf_printf(out, "%" PRId64, v.as.i);
-    case VAL_DECIMAL:
-      decimal_format(value_as_decimal(v), text);
-      return buf_puts(out, text);
-    case VAL_STRING:
-    case VAL_NUMTEXT: return buf_append_str(out, value_as_str(v));
-    case VAL_DATE:
-      date_format_iso(v.as.days, text);
-      return buf_puts(out, text);
-    case VAL_DATETIME:
-      datetime_format_iso(value_as_datetime(v), text);
-      return buf_puts(out, text);
-    case VAL_LIST:
-    case VAL_RECORD: return jsonv_encode(v, out, NULL);
-    case VAL__COUNT: break;
-  }
-  return false;
-}
-
 /* ---- Records being built ---------------------------------------------------- */
 
 static bool builder_set(Builder *bd, Str key, Value v) {
@@ -620,7 +587,7 @@ static bool exec(Vm *vm, uint32_t block, Value *out) {
       case OP_CONCAT: {
         buf_reset(&vm->text);
         sp -= in.a;
-        for (uint32_t i = 0; i < in.a; i++) write_text(sp[i], &vm->text);
+        for (uint32_t i = 0; i < in.a; i++) std_write_text(sp[i], &vm->text);
         if (!buf_ok(&vm->text)) return ERROR("a text longer than the limit of %zu bytes", (size_t)BUF_DEFAULT_MAX);
         Value s;
         if (!value_string_copy(arena, buf_str(&vm->text), &s)) return NO_MEMORY();
@@ -628,8 +595,8 @@ static bool exec(Vm *vm, uint32_t block, Value *out) {
         break;
       }
       case OP_CALL: {
-        const StdEntry *e = std_functions ? &std_functions[in.a] : NULL;
-        if (!e || !e->fn) return ERROR("function %u of stdlib.def is not available in this build of iex", in.a);
+        const StdEntry *e = &std_functions[in.a];
+        if (!e->fn) return ERROR("function %u of stdlib.def is not available in this build of iex", in.a);
         buf_reset(&vm->call_error);
         StdCall call = {arena, sp - in.b, in.b, (Rounding)p->rounding, value_datetime(vm->now),
                         vm->tz, &vm->call_error};
@@ -653,7 +620,7 @@ static bool exec(Vm *vm, uint32_t block, Value *out) {
       case OP_SKIP:
       case OP_FAIL: {
         buf_reset(&vm->text);
-        write_text(*--sp, &vm->text);
+        std_write_text(*--sp, &vm->text);
         return stop_at(vm, pc - 1, in.op == OP_SKIP ? IEX_SKIP : IEX_FAIL, "%s",
                        buf_cstr(&vm->text));
       }
