@@ -9,7 +9,7 @@
 */
 #include "compiler/check.h"
 
-#include "common/strmap.h"
+#include "common/csv.h"
 #include "common/util.h"
 #include "compiler/compile.h"
 #include "compiler/resolve.h"
@@ -462,44 +462,50 @@ void check_fixture(Compilation *c, AstNode *pathn) {
   free(text);
 }
 
-/* Split one CSV line (RFC 4180 quoting) into `fields`; returns the count,
-** or -1 for an unterminated quote. Quoted fields are copied into the arena. */
-static int csv_row(Arena *a, const char **pp, const char *end, char sep, Str *fields, int max) {
-  const char *p = *pp;
-  int n = 0;
-  for (;;) {
-    Str f = {p, 0};
-    if (p < end && *p == '"') {
-      Buf b;
-      buf_init(&b, 0);
-      p++;
-      for (;;) {
-        if (p >= end) {
-          buf_fini(&b);
-          return -1;
-        }
-        if (*p == '"') {
-          if (p + 1 < end && p[1] == '"') { buf_putc(&b, '"'); p += 2; continue; }
-          p++;
-          break;
-        }
-        buf_putc(&b, *p++);
-      }
-      f = arena_str(a, buf_str(&b));
-      buf_fini(&b);
+/* Report why a CSV table's file is refused (E0604). The reader
+** (common/csv.h) is the one iexc compiles the table with; the messages of
+** the mistakes people make most keep their wording here. */
+static void csv_refused(Compilation *c, AstNode *pathn, const char *path, Str name,
+                        const CsvError *why, Buf *err) {
+  Diags *d = &c->diags;
+  Span at = pathn->span;
+  Diag *dg;
+  switch (why->kind) {
+  case CSV_EMPTY:
+  case CSV_UNCLOSED_QUOTE:
+    if (why->kind == CSV_EMPTY || why->in_header) {
+      dg = diag_report(d, DIAG_E0604, at, "CSV file `%s` %s", path,
+                       why->kind == CSV_EMPTY ? "has no header row"
+                                              : "has an unterminated quote in its header");
+      diag_help(d, dg, "the first row names the columns; the first column is the key");
     } else {
-      while (p < end && *p != sep && *p != '\n' && *p != '\r') p++;
-      f.len = (size_t)(p - f.ptr);
+      diag_report(d, DIAG_E0604, at, "CSV file `%s` line %u: unterminated quote", path, why->line);
     }
-    if (n < max) fields[n] = f;
-    n++;
-    if (p < end && *p == sep) { p++; continue; }
-    break;
+    return;
+  case CSV_UNNAMED_COLUMN:
+  case CSV_REPEATED_COLUMN:
+    diag_report(d, DIAG_E0604, at, "CSV file `%s`: column %u of the header is %s", path,
+                why->column, why->kind == CSV_REPEATED_COLUMN ? "a repeated name" : "empty");
+    return;
+  case CSV_FIELD_COUNT:
+    dg = diag_report(d, DIAG_E0604, at, "CSV file `%s` line %u: wrong number of columns", path,
+                     why->line);
+    diag_help(d, dg, "the header has %u columns, this row %u; quote values that contain a comma",
+              why->n_columns, why->n_fields);
+    return;
+  case CSV_REPEATED_KEY:
+    diag_report(d, DIAG_E0604, at, "CSV table %.*s:%u: key `%s` is also on line %u; keys must be unique",
+                STR_FMT(name), why->line, diag_quote(d, why->text), why->first_line);
+    return;
+  case CSV_EMPTY_KEY:
+    diag_report(d, DIAG_E0604, at, "CSV table %.*s:%u: the key (column `%s`) is empty",
+                STR_FMT(name), why->line, diag_quote(d, why->text));
+    return;
+  default:
+    /* The reader's own message, which quotes nothing of the file. */
+    diag_report(d, DIAG_E0604, at, "CSV table %s", buf_cstr(err));
+    return;
   }
-  if (p < end && *p == '\r') p++;
-  if (p < end && *p == '\n') p++;
-  *pp = p;
-  return n;
 }
 
 const Type *check_csv_table(Compilation *c, AstNode *pathn) {
@@ -515,75 +521,27 @@ const Type *check_csv_table(Compilation *c, AstNode *pathn) {
     diag_help(d, dg, "the path is relative to the flow's folder");
     return NULL;
   }
-  enum { MAX_COLS = 256 };
-  Str cols[MAX_COLS];
-  const char *p = text, *end = text + len;
-  if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3;
-  /* The separator as stdlib/csv.h detects it: `;` or a tab when the
-  ** header has more of those than commas. */
-  size_t n_comma = 0, n_semi = 0, n_tab = 0;
-  for (const char *q = p; q < end && *q != '\n' && *q != '\r'; q++) {
-    n_comma += *q == ',';
-    n_semi += *q == ';';
-    n_tab += *q == '\t';
-  }
-  char sep = n_semi > n_comma && n_semi >= n_tab ? ';' : n_tab > n_comma ? '\t' : ',';
-  int nc = p < end ? csv_row(&c->arena, &p, end, sep, cols, MAX_COLS) : 0;
+  /* The rows live in a scratch arena: only the header is kept. */
+  Arena scratch;
+  arena_init(&scratch);
+  Buf err;
+  buf_init(&err, 0);
+  CsvData csv;
+  CsvError fault;
   const Type *row = NULL;
-  if (nc <= 0 || (nc == 1 && cols[0].len == 0)) {
-    Diag *dg = diag_report(d, DIAG_E0604, pathn->span, "CSV file `%s` %s", path,
-                           nc < 0 ? "has an unterminated quote in its header" : "has no header row");
-    diag_help(d, dg, "the first row names the columns; the first column is the key");
-  } else if (nc > MAX_COLS) {
-    diag_report(d, DIAG_E0604, pathn->span, "CSV file `%s` has more than %d columns", path, MAX_COLS);
+  const char *shown = arena_printf(&c->arena, "%.*s", STR_FMT(name));
+  if (!csv_parse(&scratch, shown, str_make(text, len), NULL, &csv, &err, &fault)) {
+    csv_refused(c, pathn, path, name, &fault, &err);
   } else {
-    Type *rec = type_record(&c->arena, str_from_cstr(arena_printf(&c->arena, "row of %.*s", STR_FMT(name))), (uint32_t)nc);
-    bool ok = true;
-    for (int i = 0; i < nc && ok; i++) {
-      Str col = arena_str(&c->arena, cols[i]);
-      if (!col.len || type_field(rec, col)) {
-        diag_report(d, DIAG_E0604, pathn->span, "CSV file `%s`: column %d of the header is %s", path,
-                    i + 1, col.len ? "a repeated name" : "empty");
-        ok = false;
-        break;
-      }
-      /* An empty field is null (stdlib/csv.h), so every column may be. */
-      type_record_add(&c->arena, rec, col, type_prim(TY_STRING));
-    }
-    uint32_t line = 1;
-    Str fields[MAX_COLS];
-    StrMap keys;  /* key -> its line, to refuse repeated keys as stdlib/csv.c does */
-    strmap_init(&keys);
-    while (ok && p < end) {
-      line++;
-      if (*p == '\n' || *p == '\r') {  /* blank line */
-        if (*p == '\r') p++;
-        if (p < end && *p == '\n') p++;
-        continue;
-      }
-      int n = csv_row(&c->arena, &p, end, sep, fields, MAX_COLS);
-      if (n != nc) {
-        Diag *dg = diag_report(d, DIAG_E0604, pathn->span, "CSV file `%s` line %u: %s", path, line,
-                               n < 0 ? "unterminated quote" : "wrong number of columns");
-        if (n >= 0)
-          diag_help(d, dg, "the header has %d columns, this row %d; quote values that contain a comma",
-                    nc, n);
-        ok = false;
-      } else if (n > 0) {
-        uintptr_t prev = (uintptr_t)strmap_get(&keys, fields[0]);
-        if (prev) {
-          diag_report(d, DIAG_E0604, pathn->span,
-                      "CSV table %.*s:%u: key `%s` is also on line %u; keys must be unique",
-                      STR_FMT(name), line, diag_quote(d, fields[0]), (unsigned)prev);
-          ok = false;
-        } else {
-          strmap_put(&keys, arena_str(&c->arena, fields[0]), (void *)(uintptr_t)line);
-        }
-      }
-    }
-    strmap_fini(&keys);
-    if (ok) row = rec;
+    Type *rec = type_record(&c->arena, str_from_cstr(arena_printf(&c->arena, "row of %.*s", STR_FMT(name))),
+                            csv.n_columns);
+    /* An empty field is null (stdlib/lookup.h), so every column may be. */
+    for (uint32_t i = 0; i < csv.n_columns; i++)
+      type_record_add(&c->arena, rec, arena_str(&c->arena, csv.columns[i]), type_prim(TY_STRING));
+    row = rec;
   }
+  buf_fini(&err);
+  arena_fini(&scratch);
   free(text);
   return row;
 }

@@ -29,8 +29,9 @@ void check_value(Compilation *c, AstNode *value, const Type *got, const Type *wa
 void check_fixture(Compilation *c, AstNode *path);
 
 /* A CSV lookup table `csv("PATH")`: it must exist next to the flow
-** (E0603) and be well-formed (E0604). Returns the type of a row, a record
-** of string fields named by the header, or NULL when it cannot be read. */
+** (E0603) and be well-formed (E0604) as common/csv.h reads it, the reader
+** iexc compiles the table with. Returns the type of a row, a record of
+** string fields named by the header, or NULL when it cannot be read. */
 const Type *check_csv_table(Compilation *c, AstNode *path);
 
 #endif /* IEX_COMPILER_CHECK_H */

@@ -9,10 +9,11 @@
 */
 #include "compiler/codegen.h"
 
+#include "common/csv.h"
 #include "common/util.h"
 #include "runtime/host.h"
 #include "runtime/json_value.h"
-#include "stdlib/csv.h"
+#include "stdlib/lookup.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -294,23 +295,28 @@ static Value file_value(Gen *g, AstNode *at, Str rel) {
   return v;
 }
 
-/* A CSV table (stdlib/csv.h): first row names the columns, first column
-** is the key; a record from key to a record of strings. A malformed file
-** is an error naming its line. */
+/* A CSV table (common/csv.h, as the checker read it): first row names the
+** columns, first column is the key; a record from key to a record of
+** strings (stdlib/lookup.h). A malformed file is an error naming its line. */
 static Value csv_value(Gen *g, AstNode *at, Str rel) {
   size_t len;
   char *data = read_beside(g, at, rel, &len);
   char name[256], why[512];
   snprintf(name, sizeof name, "%.*s", STR_FMT(rel));
-  CsvTable t = {0};
+  CsvData csv;
+  Value v = value_null();
   Buf err;
   buf_init(&err, 0);
-  bool ok = csv_parse(g->arena, name, str_make(data, len), NULL, &t, &err, NULL);
+  bool ok = csv_parse(g->arena, name, str_make(data, len), NULL, &csv, &err, NULL);
+  if (ok && !lookup_from_csv(g->arena, &csv, &v)) {
+    ok = false;
+    buf_printf(&err, "%s: the memory limit is reached", name);
+  }
   snprintf(why, sizeof why, "%s", buf_cstr(&err));
   buf_fini(&err);
   free(data);
   if (!ok) gen_error(g, at, "%s", why);
-  return t.rows;
+  return v;
 }
 
 /* The value of a literal tree (settings' defaults, match patterns, table

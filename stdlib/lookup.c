@@ -35,3 +35,21 @@ Value lookup_get(Value table, Value key, uint32_t *hint) {
   const Value *v = value_field(table, k, hint);
   return v ? *v : value_null();
 }
+
+bool lookup_from_csv(Arena *a, const CsvData *csv, Value *out) {
+  Record *table = record_new(a, csv->n_rows);
+  if (!table) return false;
+  for (uint32_t r = 0; r < csv->n_rows; r++) {
+    const Str *cells = csv->cells + (size_t)r * csv->n_columns;
+    Record *row = record_new(a, csv->n_columns);
+    if (!row) return false;
+    for (uint32_t c = 0; c < csv->n_columns; c++) {
+      row->fields[c].key = csv->columns[c];
+      row->fields[c].value = cells[c].len ? value_string(cells[c].ptr, cells[c].len) : value_null();
+    }
+    table->fields[r].key = cells[csv->key_column];
+    table->fields[r].value = value_record(row);
+  }
+  *out = value_record(table);
+  return true;
+}

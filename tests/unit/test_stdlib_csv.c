@@ -1,12 +1,14 @@
-/* Unit tests of the CSV loader (stdlib/csv.c) and table lookups
-** (stdlib/lookup.c): RFC 4180 quoting, separators, line endings, every
-** error with its file:line, and lookups by text and by number. */
+/* Unit tests of the CSV reader (common/csv.c), the tables made of what it
+** reads and table lookups (stdlib/lookup.c): RFC 4180 quoting,
+** separators, line endings, every error with its file:line and its
+** CsvError (the checker words its diagnostics from those), and lookups by
+** text and by number. */
 #include "tests/unit/test_stdlib.h"
 
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "stdlib/csv.h"
+#include "common/csv.h"
 #include "stdlib/lookup.h"
 
 /* Parse `text` as "products.csv"; the table rendered, or "error: …". */
@@ -14,16 +16,17 @@ static const char *P(const char *text, const CsvOptions *opt) {
   static char results[8][2048];
   static int next;
   char *r = results[next++ % 8];
-  CsvTable t;
-  uint32_t line = 99;
+  CsvData csv;
+  Value rows;
   buf_reset(&ERR);
-  if (!csv_parse(&A, "products.csv", str_from_cstr(text), opt, &t, &ERR, &line)) {
+  if (!csv_parse(&A, "products.csv", str_from_cstr(text), opt, &csv, &ERR, NULL)) {
     snprintf(r, 2048, "error: %s", buf_cstr(&ERR));
     return r;
   }
+  if (!lookup_from_csv(&A, &csv, &rows)) return "error: lookup_from_csv failed";
   Buf b;
   buf_init(&b, 2000);
-  value_debug(t.rows, &b);
+  value_debug(rows, &b);
   snprintf(r, 2048, "%s", buf_cstr(&b));
   buf_fini(&b);
   return r;
@@ -97,6 +100,52 @@ TEST(errors_name_file_and_line) {
                "error: products.csv:5: row has 1 field, the header has 2");
 }
 
+/* The facts behind a message, as the checker reads them (E0604). */
+static CsvError E(const char *text) {
+  CsvData csv;
+  CsvError why = {.kind = CSV_OK, .line = 99};
+  if (csv_parse(&A, "products.csv", str_from_cstr(text), NULL, &csv, &ERR, &why))
+    check_fail(__FILE__, __LINE__, "`%s` was accepted", text);
+  return why;
+}
+
+TEST(errors_say_what_and_where) {
+  CsvError e = E("sku,number,account\nA,1,2\n\nB,2\n");
+  CHECK_EQ_INT(e.kind, CSV_FIELD_COUNT);
+  CHECK_EQ_INT(e.line, 4);
+  CHECK_EQ_INT(e.n_fields, 2);
+  CHECK_EQ_INT(e.n_columns, 3);
+  CHECK(!e.in_header);
+  e = E("\n\n");
+  CHECK_EQ_INT(e.kind, CSV_EMPTY);
+  CHECK_EQ_INT(e.line, 0);
+  e = E("sku,\"n\n");
+  CHECK_EQ_INT(e.kind, CSV_UNCLOSED_QUOTE);
+  CHECK(e.in_header);
+  e = E("sku,n\nA,1\nB,\"open\n");
+  CHECK_EQ_INT(e.kind, CSV_UNCLOSED_QUOTE);
+  CHECK_EQ_INT(e.line, 3);
+  CHECK(!e.in_header);
+  e = E("sku,,n\n");
+  CHECK_EQ_INT(e.kind, CSV_UNNAMED_COLUMN);
+  CHECK_EQ_INT(e.column, 2);
+  CHECK(e.in_header);
+  e = E("sku,n,sku\n");
+  CHECK_EQ_INT(e.kind, CSV_REPEATED_COLUMN);
+  CHECK_EQ_INT(e.column, 3);
+  e = E("sku,n\nA,1\nB,2\nA,3\n");
+  CHECK_EQ_INT(e.kind, CSV_REPEATED_KEY);
+  CHECK_EQ_INT(e.line, 4);
+  CHECK_EQ_INT(e.first_line, 2);
+  CHECK(str_eq_cstr(e.text, "A"));
+  e = E("sku,n\n,1\n");
+  CHECK_EQ_INT(e.kind, CSV_EMPTY_KEY);
+  CHECK(str_eq_cstr(e.text, "sku"));
+  CHECK_EQ_INT(E("sku,n\nA,x\"y\n").kind, CSV_STRAY_QUOTE);
+  CHECK_EQ_INT(E("sku,n\nA,\"x\"y\n").kind, CSV_TEXT_AFTER_QUOTE);
+  CHECK_EQ_INT(E("sku\n\xFF\n").kind, CSV_NOT_UTF8);
+}
+
 TEST(load_from_a_file) {
   char path[] = "/tmp/iex-test-csv-XXXXXX";
   int fd = mkstemp(path);
@@ -104,19 +153,22 @@ TEST(load_from_a_file) {
   const char *text = "sku,number\nSOCK-GRY-3942,1001\nHAT-NAVY,1002\n";
   CHECK_FATAL(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
   close(fd);
-  CsvTable t;
-  uint32_t line;
-  CHECK_FATAL(csv_load(&A, path, "products.csv", NULL, &t, &ERR, &line));
-  CHECK_EQ_INT(t.n_rows, 2);
-  CHECK_EQ_INT(t.columns.len, 2);
-  CHECK(t.separator == ',');
-  Value row = lookup_get(t.rows, S("HAT-NAVY"), NULL);
+  CsvData csv;
+  CsvError why;
+  Value rows;
+  CHECK_FATAL(csv_load(&A, path, "products.csv", NULL, &csv, &ERR, &why));
+  CHECK_EQ_INT(csv.n_rows, 2);
+  CHECK_EQ_INT(csv.n_columns, 2);
+  CHECK(csv.separator == ',');
+  CHECK_FATAL(lookup_from_csv(&A, &csv, &rows));
+  Value row = lookup_get(rows, S("HAT-NAVY"), NULL);
   CHECK_FATAL(value_kind(row) == VAL_RECORD);
   CHECK_EQ_STR(R(STD_string, 1, lookup_get(row, S("number"), NULL)), "\"1002\"");
   unlink(path);
-  CHECK(!csv_load(&A, path, "products.csv", NULL, &t, &ERR, &line));
+  CHECK(!csv_load(&A, path, "products.csv", NULL, &csv, &ERR, &why));
   CHECK_EQ_STR(buf_cstr(&ERR), "products.csv: cannot read the file: No such file or directory");
-  CHECK_EQ_INT(line, 0);
+  CHECK_EQ_INT(why.kind, CSV_CANNOT_READ);
+  CHECK_EQ_INT(why.line, 0);
 }
 
 TEST(lookups_by_text_and_number) {
@@ -135,11 +187,13 @@ TEST(lookups_by_text_and_number) {
   buf_init(&text, 0);
   buf_puts(&text, "sku,n\n");
   for (int i = 0; i < 5000; i++) buf_printf(&text, "%d,v%d\n", i * 3, i);
-  CsvTable t;
-  CHECK_FATAL(csv_parse(&A, "big.csv", buf_str(&text), NULL, &t, &ERR, NULL));
+  CsvData csv;
+  Value rows;
+  CHECK_FATAL(csv_parse(&A, "big.csv", buf_str(&text), NULL, &csv, &ERR, NULL));
+  CHECK_FATAL(lookup_from_csv(&A, &csv, &rows));
   uint32_t hint = 0;
-  CHECK_EQ_STR(R(STD_string, 1, lookup_get(lookup_get(t.rows, I(14997), &hint), S("n"), NULL)), "\"v4999\"");
-  CHECK(value_is_null(lookup_get(t.rows, I(14998), &hint)));
+  CHECK_EQ_STR(R(STD_string, 1, lookup_get(lookup_get(rows, I(14997), &hint), S("n"), NULL)), "\"v4999\"");
+  CHECK(value_is_null(lookup_get(rows, I(14998), &hint)));
   buf_fini(&text);
 }
 
@@ -158,11 +212,12 @@ TEST(random_input_never_crashes) {
       seed = seed * 6364136223846793005u + 1442695040888963407u;
       text[i] = alphabet[(seed >> 33) % sizeof alphabet];
     }
-    CsvTable t;
-    uint32_t line = 0;
-    if (csv_parse(&A, "r.csv", str_make(text, len), NULL, &t, &ERR, &line)) {
+    CsvData csv;
+    Value rows;
+    if (csv_parse(&A, "r.csv", str_make(text, len), NULL, &csv, &ERR, NULL)) {
       tables++;
-      if (t.rows.len != t.n_rows) check_fail(__FILE__, __LINE__, "row count differs");
+      if (!lookup_from_csv(&A, &csv, &rows) || rows.len != csv.n_rows)
+        check_fail(__FILE__, __LINE__, "row count differs");
     } else {
       errors++;
       if (strncmp(buf_cstr(&ERR), "r.csv:", 6) != 0) check_fail(__FILE__, __LINE__, "message %s", buf_cstr(&ERR));
@@ -180,6 +235,7 @@ int main(void) {
   RUN(separators);
   RUN(key_column_option);
   RUN(errors_name_file_and_line);
+  RUN(errors_say_what_and_where);
   RUN(load_from_a_file);
   RUN(lookups_by_text_and_number);
   RUN(random_input_never_crashes);

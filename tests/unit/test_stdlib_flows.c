@@ -43,7 +43,7 @@ static void write_text_file(const char *dir, const char *name, const char *text)
 }
 
 /* A flow with `table products = csv("products.csv")`: the compiler reads
-** the file with stdlib/csv.c (`;` detected, empty fields null), and a
+** the file with common/csv.c (`;` detected, empty fields null), and a
 ** broken file stops compilation with the file and line. */
 static void csv_table_flow(void) {
   char dir[] = "/tmp/iex-test-csvflow-XXXXXX", cmd[8192], out[16384];

@@ -1,11 +1,12 @@
 /*
-** CSV lookup tables (see csv.h for the accepted text and the result).
+** The CSV reader of lookup tables (see csv.h for the accepted text and
+** the result).
 **
 ** The text is copied into the arena once; fields are views into the copy,
 ** and a quoted field is unescaped in place there (unescaping only ever
 ** shortens it). Scratch vectors are malloc'd and freed before returning.
 */
-#include "stdlib/csv.h"
+#include "common/csv.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -13,19 +14,20 @@
 
 #include "common/strmap.h"
 #include "common/util.h"
-#include "stdlib/std_int.h"
 
 typedef struct Parser {
   char *p, *end;       /* unread part of the arena copy */
   uint32_t line;       /* 1-based line of `p` */
   char sep;            /* field separator */
+  bool in_header;      /* reading the header row */
   const char *name;    /* file name for messages */
   Buf *err;            /* where the message goes */
-  uint32_t *err_line;  /* may be NULL */
+  CsvError *why;       /* may be NULL */
 } Parser;
 
-static bool fail_at(Parser *ps, uint32_t line, const char *fmt, ...) IEX_PRINTF(3, 4);
-static bool fail_at(Parser *ps, uint32_t line, const char *fmt, ...) {
+/* Report `e` (its line: `line`) with the message `fmt`; returns false. */
+static bool fail_at(Parser *ps, uint32_t line, CsvError e, const char *fmt, ...) IEX_PRINTF(4, 5);
+static bool fail_at(Parser *ps, uint32_t line, CsvError e, const char *fmt, ...) {
   va_list ap;
   buf_reset(ps->err);
   if (line) buf_printf(ps->err, "%s:%u: ", ps->name, line);
@@ -33,8 +35,32 @@ static bool fail_at(Parser *ps, uint32_t line, const char *fmt, ...) {
   va_start(ap, fmt);
   buf_vprintf(ps->err, fmt, ap);
   va_end(ap);
-  if (ps->err_line) *ps->err_line = line;
+  if (ps->why) {
+    e.line = line;
+    e.in_header = ps->in_header;
+    *ps->why = e;
+  }
   return false;
+}
+#define KIND(k) ((CsvError){.kind = (k)})
+
+/* The length of the valid UTF-8 sequence at p (1 to 4), or 0. */
+static size_t utf8_len(const unsigned char *p, size_t avail) {
+  unsigned c = p[0];
+  if (c < 0x80) return 1;
+  size_t n;
+  uint32_t cp, min;
+  if (c >= 0xC2 && c <= 0xDF) n = 2, cp = c & 0x1F, min = 0x80;
+  else if (c >= 0xE0 && c <= 0xEF) n = 3, cp = c & 0x0F, min = 0x800;
+  else if (c >= 0xF0 && c <= 0xF4) n = 4, cp = c & 0x07, min = 0x10000;
+  else return 0;
+  if (avail < n) return 0;
+  for (size_t k = 1; k < n; k++) {
+    if ((p[k] & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (p[k] & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return n;
 }
 
 /* Consume a line break at p, if there is one; true if there was. */
@@ -60,7 +86,8 @@ static bool read_field(Parser *ps, Str *field, bool *row_end) {
     char *w = ++q, *start = q;
     for (;;) {
       if (q == ps->end)
-        return fail_at(ps, opened, "the quoted field that starts on this line is not closed");
+        return fail_at(ps, opened, KIND(CSV_UNCLOSED_QUOTE),
+                       "the quoted field that starts on this line is not closed");
       if (*q == '"') {
         if (q + 1 < ps->end && q[1] == '"') {
           *w++ = '"';
@@ -76,14 +103,16 @@ static bool read_field(Parser *ps, Str *field, bool *row_end) {
     *field = str_make(start, (size_t)(w - start));
     ps->p = q;
     if (q < ps->end && *q != ps->sep && *q != '\n' && *q != '\r')
-      return fail_at(ps, ps->line, "text after the closing quote of a field (a quote inside a "
-                                   "quoted field is written twice: \"\")");
+      return fail_at(ps, ps->line, KIND(CSV_TEXT_AFTER_QUOTE),
+                     "text after the closing quote of a field (a quote inside a "
+                     "quoted field is written twice: \"\")");
   } else {
     char *start = q;
     while (q < ps->end && *q != ps->sep && *q != '\n' && *q != '\r') {
       if (*q == '"')
-        return fail_at(ps, ps->line, "a quote in a field that does not start with one (quote the "
-                                     "whole field and write the quote twice)");
+        return fail_at(ps, ps->line, KIND(CSV_STRAY_QUOTE),
+                       "a quote in a field that does not start with one (quote the "
+                       "whole field and write the quote twice)");
       q++;
     }
     *field = str_make(start, (size_t)(q - start));
@@ -136,139 +165,139 @@ static char detect_separator(const char *p, const char *end) {
   return ',';
 }
 
-bool csv_parse(Arena *a, const char *name, Str text, const CsvOptions *opt, CsvTable *out,
-               Buf *err, uint32_t *err_line) {
+bool csv_parse(Arena *a, const char *name, Str text, const CsvOptions *opt, CsvData *out,
+               Buf *err, CsvError *why) {
   CsvOptions o = opt ? *opt : (CsvOptions){0};
   if (!o.max_bytes) o.max_bytes = CSV_DEFAULT_MAX_BYTES;
   if (!o.max_rows) o.max_rows = CSV_DEFAULT_MAX_ROWS;
-  Parser ps = {NULL, NULL, 1, ',', name, err, err_line};
-  if (err_line) *err_line = 0;
+  Parser ps = {NULL, NULL, 1, ',', false, name, err, why};
+  if (why) *why = KIND(CSV_OK);
   if (text.len > o.max_bytes)
-    return fail_at(&ps, 0, "the file is larger than the limit of %zu bytes", o.max_bytes);
+    return fail_at(&ps, 0, KIND(CSV_TOO_LARGE), "the file is larger than the limit of %zu bytes",
+                   o.max_bytes);
   if (text.len >= 3 && memcmp(text.ptr, "\xEF\xBB\xBF", 3) == 0) text.ptr += 3, text.len -= 3;
-  /* Valid UTF-8 first, so every string in the table is. */
+  /* Valid UTF-8 first, so every field is. */
   uint32_t line = 1;
   size_t n;
   for (size_t i = 0; i < text.len; i += n) {
-    if (std_utf8_next((const unsigned char *)text.ptr + i, text.len - i, &n) == STD_INVALID_CP)
-      return fail_at(&ps, line, "the text is not UTF-8 (save the file as UTF-8)");
+    n = utf8_len((const unsigned char *)text.ptr + i, text.len - i);
+    if (!n)
+      return fail_at(&ps, line, KIND(CSV_NOT_UTF8), "the text is not UTF-8 (save the file as UTF-8)");
     line += text.ptr[i] == '\n';
   }
   char *copy = arena_strndup(a, text.ptr, text.len);
-  if (!copy) return fail_at(&ps, 0, "the memory limit is reached");
+  if (!copy) return fail_at(&ps, 0, KIND(CSV_NO_MEMORY), "the memory limit is reached");
   ps.p = copy;
   ps.end = copy + text.len;
   ps.sep = o.separator ? o.separator : detect_separator(ps.p, ps.end);
 
   bool ok = false;
   Row header = {0}, row = {0};
-  Field *rows = NULL;
-  size_t n_rows = 0, cap_rows = 0;
+  Str *cells = NULL;
+  size_t n_cells = 0, cap_cells = 0;
+  uint32_t n_rows = 0;
   StrMap seen; /* key -> line of its row */
   strmap_init(&seen);
 
+  ps.in_header = true;
   int r = read_row(&ps, &header);
   if (r <= 0) {
-    if (r == 0) fail_at(&ps, 0, "the file is empty: its first row must name the columns");
+    if (r == 0)
+      fail_at(&ps, 0, KIND(CSV_EMPTY), "the file is empty: its first row must name the columns");
     goto done;
   }
   size_t key_col = 0;
-  Value *columns = arena_alloc(a, (header.n + 1) * sizeof *columns);
-  if (!columns) {
-    fail_at(&ps, 0, "the memory limit is reached");
-    goto done;
-  }
   for (size_t c = 0; c < header.n; c++) {
     Str h = header.fields[c];
     if (h.len == 0) {
-      fail_at(&ps, header.line, "column %zu has no name in the header row", c + 1);
+      fail_at(&ps, header.line, ((CsvError){.kind = CSV_UNNAMED_COLUMN, .column = (uint32_t)c + 1}),
+              "column %zu has no name in the header row", c + 1);
       goto done;
     }
     for (size_t d = 0; d < c; d++) {
       if (str_eq(header.fields[d], h)) {
-        fail_at(&ps, header.line, "the header names column `%.*s` twice", STR_FMT(h));
+        fail_at(&ps, header.line, ((CsvError){.kind = CSV_REPEATED_COLUMN, .column = (uint32_t)c + 1}),
+                "the header names column `%.*s` twice", STR_FMT(h));
         goto done;
       }
     }
     if (o.key_column && str_eq_cstr(h, o.key_column)) key_col = c;
-    columns[c] = value_string(h.ptr, h.len);
   }
   if (o.key_column && !str_eq_cstr(header.fields[key_col], o.key_column)) {
-    fail_at(&ps, header.line, "the header has no column `%s`", o.key_column);
+    fail_at(&ps, header.line, KIND(CSV_NO_KEY_COLUMN), "the header has no column `%s`", o.key_column);
     goto done;
   }
+  ps.in_header = false;
 
   while ((r = read_row(&ps, &row)) == 1) {
     if (row.n != header.n) {
-      fail_at(&ps, row.line, "row has %zu field%s, the header has %zu", row.n,
-              row.n == 1 ? "" : "s", header.n);
+      fail_at(&ps, row.line,
+              ((CsvError){.kind = CSV_FIELD_COUNT, .n_fields = (uint32_t)row.n,
+                          .n_columns = (uint32_t)header.n}),
+              "row has %zu field%s, the header has %zu", row.n, row.n == 1 ? "" : "s", header.n);
       goto done;
     }
     if (n_rows == o.max_rows) {
-      fail_at(&ps, row.line, "more than %u rows", o.max_rows);
+      fail_at(&ps, row.line, KIND(CSV_TOO_MANY_ROWS), "more than %u rows", o.max_rows);
       goto done;
     }
     Str key = row.fields[key_col];
     if (key.len == 0) {
-      fail_at(&ps, row.line, "the key (column `%.*s`) is empty", STR_FMT(header.fields[key_col]));
+      fail_at(&ps, row.line, ((CsvError){.kind = CSV_EMPTY_KEY, .text = header.fields[key_col]}),
+              "the key (column `%.*s`) is empty", STR_FMT(header.fields[key_col]));
       goto done;
     }
     void *first = strmap_get(&seen, key);
     if (first) {
-      fail_at(&ps, row.line, "key `%.*s` is also on line %u; keys must be unique", STR_FMT(key),
+      fail_at(&ps, row.line,
+              ((CsvError){.kind = CSV_REPEATED_KEY, .first_line = (uint32_t)(uintptr_t)first,
+                          .text = key}),
+              "key `%.*s` is also on line %u; keys must be unique", STR_FMT(key),
               (unsigned)(uintptr_t)first);
       goto done;
     }
     strmap_put(&seen, key, (void *)(uintptr_t)row.line);
-    Record *rec = record_new(a, (uint32_t)header.n);
-    if (!rec) {
-      fail_at(&ps, row.line, "the memory limit is reached");
-      goto done;
-    }
-    for (size_t c = 0; c < header.n; c++) {
-      Str f = row.fields[c];
-      rec->fields[c].key = header.fields[c];
-      rec->fields[c].value = f.len ? value_string(f.ptr, f.len) : value_null();
-    }
-    Field entry = {key, value_record(rec)};
-    VEC_PUSH(rows, n_rows, cap_rows, entry);
+    for (size_t c = 0; c < row.n; c++) VEC_PUSH(cells, n_cells, cap_cells, row.fields[c]);
+    n_rows++;
   }
   if (r < 0) goto done;
 
-  Record *table = record_new(a, (uint32_t)n_rows);
-  if (!table) {
-    fail_at(&ps, 0, "the memory limit is reached");
+  out->columns = arena_alloc(a, header.n * sizeof *out->columns);
+  out->cells = arena_alloc(a, (n_cells + 1) * sizeof *out->cells);
+  if (!out->columns || !out->cells) {
+    fail_at(&ps, 0, KIND(CSV_NO_MEMORY), "the memory limit is reached");
     goto done;
   }
-  if (n_rows) memcpy(table->fields, rows, n_rows * sizeof *rows);
-  out->rows = value_record(table);
-  out->columns = value_list(columns, header.n);
-  out->n_rows = (uint32_t)n_rows;
+  memcpy(out->columns, header.fields, header.n * sizeof *out->columns);
+  if (n_cells) memcpy(out->cells, cells, n_cells * sizeof *cells);
+  out->n_columns = (uint32_t)header.n;
+  out->n_rows = n_rows;
+  out->key_column = (uint32_t)key_col;
   out->separator = ps.sep;
   ok = true;
 
 done:
   strmap_fini(&seen);
-  free(rows);
+  free(cells);
   free(row.fields);
   free(header.fields);
   return ok;
 }
 
 bool csv_load(Arena *a, const char *path, const char *name, const CsvOptions *opt,
-              CsvTable *out, Buf *err, uint32_t *err_line) {
-  char why[256];
+              CsvData *out, Buf *err, CsvError *why) {
+  char reason[256];
   size_t len;
   size_t max = opt && opt->max_bytes ? opt->max_bytes : CSV_DEFAULT_MAX_BYTES;
   if (!name) name = path;
-  if (err_line) *err_line = 0;
-  char *text = read_file(path, max, &len, why, sizeof why);
+  char *text = read_file(path, max, &len, reason, sizeof reason);
   if (!text) {
     buf_reset(err);
-    buf_printf(err, "%s: cannot read the file: %s", name, why);
+    buf_printf(err, "%s: cannot read the file: %s", name, reason);
+    if (why) *why = KIND(CSV_CANNOT_READ);
     return false;
   }
-  bool ok = csv_parse(a, name, str_make(text, len), opt, out, err, err_line);
+  bool ok = csv_parse(a, name, str_make(text, len), opt, out, err, why);
   free(text);
   return ok;
 }
