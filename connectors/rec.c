@@ -239,3 +239,11 @@ const char *rec_urlencode(Arena *a, const char *s) {
   *o = '\0';
   return out;
 }
+
+const char *rec_shop_resource(const char *record_type, bool *refunds) {
+  *refunds = strcmp(record_type, "refund") == 0;
+  if (strcmp(record_type, "order") == 0 || *refunds) return "orders";
+  if (strcmp(record_type, "customer") == 0) return "customers";
+  if (strcmp(record_type, "product") == 0) return "products";
+  return NULL;
+}

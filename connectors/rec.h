@@ -74,6 +74,13 @@ Value rec_list(Arena *a, const Value *items, size_t n);
 /* `list` with `v` appended (null counts as the empty list). */
 Value rec_append(Arena *a, Value list, Value v);
 
+/* The REST resource a shop (Shopify, WooCommerce: both name them alike)
+** lists records of `record_type` from: "order" -> "orders", "customer"
+** -> "customers", "product" -> "products", and "refund" -> "orders" with
+** `*refunds` set, since refunds are listed inside their orders. NULL for
+** a type the shops cannot list. */
+const char *rec_shop_resource(const char *record_type, bool *refunds);
+
 /* `s` percent-encoded for a URL query or path segment (RFC 3986
 ** unreserved characters kept), NUL-terminated in `a`. */
 const char *rec_urlencode(Arena *a, const char *s);

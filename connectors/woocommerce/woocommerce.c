@@ -97,13 +97,9 @@ static IexStatus refunds_of(const Connection *conn, Arena *a, Value orders, Valu
 
 static IexStatus list(const Connection *conn, Arena *a, const char *record_type,
                       const char *cursor, const char *since, ListPage *page, Err *err) {
-  const char *resource;
-  bool refunds = false;
-  if (strcmp(record_type, "order") == 0) resource = "orders";
-  else if (strcmp(record_type, "refund") == 0) { resource = "orders"; refunds = true; }
-  else if (strcmp(record_type, "customer") == 0) resource = "customers";
-  else if (strcmp(record_type, "product") == 0) resource = "products";
-  else
+  bool refunds;
+  const char *resource = rec_shop_resource(record_type, &refunds);
+  if (!resource)
     return err_set(err, IEX_E_INVALID, "WooCommerce cannot list %s records", record_type);
   long long pg = cursor && *cursor ? strtoll(cursor, NULL, 10) : 1;
   if (pg < 1) return err_set(err, IEX_E_INVALID, "bad WooCommerce page cursor '%s'", cursor);
