@@ -616,6 +616,14 @@ Program *program_read(const void *data, size_t len, char *err, size_t err_size) 
   }
   Reader r = {.p = d + BYTECODE_MAGIC_LEN, .end = d + len};
   uint32_t version = get_u32(&r);
+  if (version < BYTECODE_VERSION) {
+    /* The common case after an upgrade: a flow compiled before it. */
+    snprintf(err, err_size,
+             "compiled by an older iexc; compile the flow again with iexc -o "
+             "(the file is .iexb format %u, this iex reads format %u)",
+             version, BYTECODE_VERSION);
+    return NULL;
+  }
   if (version != BYTECODE_VERSION) {
     snprintf(err, err_size,
              "made for .iexb format %u; this iex reads format %u: compile the flow again "

@@ -11,9 +11,10 @@
 **
 ** The file: an 8-byte magic, the format version, a SHA-256 of the sources,
 ** the length and FNV-1a 64 checksum of the payload, then the payload (all
-** integers little-endian). The loader refuses another version or a file
-** whose checksum, bounds or code do not verify, with a message saying
-** which. The verifier checks every operand against what it indexes, that
+** integers little-endian). The loader refuses another version (an older
+** one as "compiled by an older iexc; compile the flow again with iexc
+** -o") or a file whose checksum, bounds or code do not verify, with a
+** message saying which. The verifier checks every operand against what it indexes, that
 ** every jump stays in its block, and computes the stack depth at every
 ** instruction (consistent at joins, never negative), so the VM needs no
 ** checks of its own for these.
@@ -40,8 +41,10 @@
 
 #define BYTECODE_MAGIC "IEXB\r\n\x1a\n"
 #define BYTECODE_MAGIC_LEN 8
-/* Bump on any change to the payload layout or to opcode numbering. */
-#define BYTECODE_VERSION 1
+/* Bump on any change to the payload layout or to opcode numbering. 2: the
+** payload as it stands at the first release (format 1 changed under
+** development, so a format-1 file is refused as an older iexc's). */
+#define BYTECODE_VERSION 2
 
 /* "No block" / "no constant" in the fields below. */
 #define PROG_NONE UINT32_MAX

@@ -13,14 +13,17 @@ Generated from `runtime/opcodes.def` by `tools/gen_bytecode_doc.sh`
 `runtime/bytecode.h` and `runtime/vm.h`.
 
 A compiled flow (`.iexb`) is an 8-byte mark (`IEXB\r\n\x1a\n`), the format
-version (u32), the SHA-256 of the flow's sources, the payload's length
+version (u32, now 2), the SHA-256 of the flow's sources, the payload's length
 (u32) and FNV-1a 64 checksum, then the payload: the flow's name, rounding
 rule, trigger, constants, settings (name, type, allowed values, default,
 description), the code with a `line:col` for every instruction, its blocks,
 the slots, the graph nodes (let, guard, step with its system, operation and
 whether it writes) and the inline tests. All integers are little-endian.
 `iex` refuses a file of another version, a damaged one (checksum, bounds)
-and code that does not verify (operands, jumps, stack depths).
+and code that does not verify (operands, jumps, stack depths). A file of an
+older version (format 1 is what iexc wrote during development) is refused
+with "compiled by an older iexc; compile the flow again with iexc -o": the
+`.iexflow` is the source of truth, and compiling it again is all it takes.
 
 An instruction is 8 bytes: opcode (u8), pad (u8), operand `b` (u16),
 operand `a` (u32). The machine is a stack machine over 16-byte Values;

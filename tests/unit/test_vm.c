@@ -337,12 +337,17 @@ TEST(file_round_trip_and_refusals) {
   /* Not an .iexb file. */
   CHECK(program_read("hello", 5, err, sizeof err) == NULL);
   CHECK(strstr(err, "not a compiled flow") != NULL);
-  /* Another format version. */
+  /* Another format version: a newer one, and format 1 (an older iexc's). */
+  CHECK_EQ_INT(BYTECODE_VERSION, 2);
   char *copy = xmalloc(b.len);
   memcpy(copy, b.data, b.len);
   copy[BYTECODE_MAGIC_LEN] = 99;
   CHECK(program_read(copy, b.len, err, sizeof err) == NULL);
   CHECK(strstr(err, "format 99") != NULL && strstr(err, "compile the flow again") != NULL);
+  copy[BYTECODE_MAGIC_LEN] = 1;
+  CHECK(program_read(copy, b.len, err, sizeof err) == NULL);
+  CHECK_EQ_STR(err, "compiled by an older iexc; compile the flow again with iexc -o "
+                    "(the file is .iexb format 1, this iex reads format 2)");
   /* One flipped byte in the payload. */
   memcpy(copy, b.data, b.len);
   copy[b.len - 10] ^= 0x40;

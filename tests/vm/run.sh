@@ -66,10 +66,14 @@ if "$bin/iexc" --connectors tests/vm/connectors tests/vm/basic.iexflow -o "$tmp/
   out=$("$bin/iex" preview "$tmp/bad.iexb" </dev/null 2>&1); rc=$?
   case "$rc:$out" in 2:*"damaged .iexb: checksum mismatch"*) pass refuse-damaged ;;
     *) fail refuse-damaged "status $rc: $out" ;; esac
-  printf '\002' | dd of="$tmp/basic.iexb" bs=1 seek=8 conv=notrunc 2>/dev/null
+  printf '\003' | dd of="$tmp/basic.iexb" bs=1 seek=8 conv=notrunc 2>/dev/null
   out=$("$bin/iex" preview "$tmp/basic.iexb" </dev/null 2>&1); rc=$?
-  case "$rc:$out" in 2:*"made for .iexb format 2"*"compile the flow again"*) pass refuse-version ;;
+  case "$rc:$out" in 2:*"made for .iexb format 3"*"compile the flow again"*) pass refuse-version ;;
     *) fail refuse-version "status $rc: $out" ;; esac
+  printf '\001' | dd of="$tmp/basic.iexb" bs=1 seek=8 conv=notrunc 2>/dev/null
+  out=$("$bin/iex" preview "$tmp/basic.iexb" </dev/null 2>&1); rc=$?
+  case "$rc:$out" in 2:*"compiled by an older iexc; compile the flow again with iexc -o"*) pass refuse-old-version ;;
+    *) fail refuse-old-version "status $rc: $out" ;; esac
 else
   fail preview "iexc -o failed"
 fi
