@@ -215,6 +215,51 @@ static Str source_text(Gen *g, AstNode *n) {
   return str_make(f->text + n->span.offset, n->span.len);
 }
 
+/* The text of a `where` condition as its skip reason shows it, on one
+** line: runs of whitespace (the line breaks and the indentation of a
+** condition written over several lines) become one space and comments
+** are left out, except in the text of strings, which is kept as written
+** (the code of an interpolation in a string is code again). Valid source
+** only: code generation runs after the checks. */
+static Str one_line_text(Gen *g, Str s) {
+  enum { MAX_DEPTH = 64 };
+  bool in_string[MAX_DEPTH] = {false}; /* per level: a string, or code */
+  uint32_t braces[MAX_DEPTH] = {0};    /* per code level: open `{` */
+  int top = 0;
+  bool space = false;
+  Buf b;
+  buf_init(&b, 0);
+  for (size_t i = 0; i < s.len; i++) {
+    char c = s.ptr[i];
+    if (in_string[top]) {
+      buf_putc(&b, c);
+      if (c == '\\' && i + 1 < s.len) buf_putc(&b, s.ptr[++i]);
+      else if (c == '"') top--;
+      else if (c == '{' && top + 1 < MAX_DEPTH) in_string[++top] = false, braces[top] = 0;
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+      space = true;
+      continue;
+    }
+    if (c == '#') {
+      while (i + 1 < s.len && s.ptr[i + 1] != '\n') i++;
+      space = true;
+      continue;
+    }
+    if (space && b.len) buf_putc(&b, ' ');
+    space = false;
+    buf_putc(&b, c);
+    if (c == '"' && top + 1 < MAX_DEPTH) in_string[++top] = true;
+    else if (c == '{') braces[top]++;
+    else if (c == '}' && braces[top]) braces[top]--;
+    else if (c == '}' && top > 0) top--; /* the end of an interpolation */
+  }
+  Str out = program_str(g->p, buf_str(&b));
+  buf_fini(&b);
+  return out;
+}
+
 /* ---- Scopes ------------------------------------------------------------------- */
 
 static void add_global(Gen *g, Str name, int kind, uint32_t index) {
@@ -1083,7 +1128,7 @@ static void trigger_decl(Gen *g, AstNode *n) {
     if (cl->kind == AST_WHERE) {
       AstNode *cond = AST_AS(AstUnary, cl)->operand;
       pt->where = block_of(g, cond);
-      pt->where_text = program_str(g->p, source_text(g, cond));
+      pt->where_text = one_line_text(g, source_text(g, cond));
     } else if (cl->kind == AST_UPDATES) {
       pt->updates = block_of(g, AST_AS(AstUnary, cl)->operand);
     } else if (cl->kind == AST_VIA) {
