@@ -1,6 +1,6 @@
 """The serve suite: starts `iex serve` on a fresh store per case and talks
 HTTP to it. Fixtures go through tests/serve/serve_tool (the store API)."""
-import base64, hashlib, hmac, http.client, json, os, signal, socket
+import base64, hashlib, hmac, http.client, json, os, shutil, signal, socket
 import subprocess, sys, tempfile, time, traceback
 from datetime import datetime, timedelta, timezone
 
@@ -17,6 +17,14 @@ CONNECTIONS = json.dumps({
 })
 
 results = []
+
+# Every case's directory is made inside one scratch directory, which main()
+# removes when the suite ends, passed, failed or interrupted.
+SCRATCH = None
+
+
+def scratch_dir(prefix):
+    return tempfile.mkdtemp(prefix=prefix, dir=SCRATCH)
 
 
 def case(fn):
@@ -39,7 +47,7 @@ class Serve:
     """One `iex serve` on a fresh store with one integration."""
 
     def __init__(self, extra=(), env=None, store=None):
-        self.dir = tempfile.mkdtemp(prefix="iex-serve-")
+        self.dir = scratch_dir("iex-serve-")
         self.store = store or os.path.join(self.dir, "iex.db")
         if store is None:
             tool("add-integration", self.store, "shop-to-books", CONNECTIONS)
@@ -386,7 +394,7 @@ def polling_finds_order_without_webhook():
     sys.path.insert(0, os.path.join(ROOT, "tests/emulators"))
     from client import Emulator
     with Emulator("shopify", seed=5) as shop:
-        d = tempfile.mkdtemp(prefix="iex-poll-")
+        d = scratch_dir("iex-poll-")
         store = os.path.join(d, "iex.db")
         conns = json.dumps({"shop": {"system": "shopify",
                                      "base_url": shop.url + "/admin/api/2023-10",
@@ -431,7 +439,7 @@ def import_dry_run_and_resume():
     sys.path.insert(0, os.path.join(ROOT, "tests/emulators"))
     from client import Emulator
     with Emulator("shopify", seed=5) as shop, Emulator("economic", seed=5) as eco:
-        d = tempfile.mkdtemp(prefix="iex-import-")
+        d = scratch_dir("iex-import-")
         store = os.path.join(d, "iex.db")
         conns = json.dumps({
             "shop": {"system": "shopify", "base_url": shop.url + "/admin/api/2023-10",
@@ -472,8 +480,7 @@ def import_dry_run_and_resume():
         assert len(inbox(store)) == len(lines)
 
 
-def main():
-    only = sys.argv[1:]
+def run_cases(only):
     for fn in results:
         if only and fn.__name__ not in only:
             continue
@@ -484,6 +491,22 @@ def main():
             print("FAIL serve/%s: %s" % (fn.__name__, e), flush=True)
             for line in traceback.format_exc().splitlines()[-6:]:
                 print("    " + line)
+
+
+def stop_on_signal(signum, frame):
+    # SystemExit unwinds through main()'s finally, which removes SCRATCH.
+    raise SystemExit(128 + signum)
+
+
+def main():
+    global SCRATCH
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, stop_on_signal)
+    SCRATCH = tempfile.mkdtemp(prefix="iex-serve-suite-")
+    try:
+        run_cases(sys.argv[1:])
+    finally:
+        shutil.rmtree(SCRATCH, ignore_errors=True)
 
 
 if __name__ == "__main__":
