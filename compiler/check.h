@@ -6,7 +6,8 @@
 ** flow names (Lua, CSV tables, test fixtures).
 **
 ** check_flow() runs after resolve_flow() on the annotated AST. The other
-** functions are called by resolve.c where it meets the thing checked.
+** functions are called by the resolver (resolve.c, resolve_expr.c) where
+** it meets the thing checked.
 */
 #ifndef IEX_COMPILER_CHECK_H
 #define IEX_COMPILER_CHECK_H

@@ -10,7 +10,7 @@
 **   compile_parse()        lex + parse the main file          (parse.c)
 **   compile_load_schemas() find, read and parse the .schema files of the
 **                          connectors the flow `use`s
-**   resolve_flow()         names and types (resolve.h)         (resolve.c)
+**   resolve_flow()         names and types (resolve.h)         (resolve*.c)
 **   check_flow()           every other rule of --check          (check.c)
 **   -- lower, codegen plug in after these (compile.c, compile_check());
 **      each runs only if the ones before it left no errors, so it may

@@ -2,7 +2,8 @@
 # (Lemon) are generated into $(B)/compiler/, never into the repository.
 COMPILER_SRCS := compiler/source.c compiler/diag.c compiler/ast.c compiler/parse.c \
                  compiler/compile.c compiler/types.c compiler/schema.c \
-                 compiler/resolve.c compiler/check.c
+                 compiler/resolve.c compiler/resolve_expr.c compiler/resolve_stdlib.c \
+                 compiler/check.c
 # Code generation and --test use the runtime (bytecode, VM), so they are
 # linked into iexc only, not into the library's compiler/ part that the
 # fuzz targets link on its own.

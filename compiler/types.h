@@ -17,7 +17,7 @@
 **   any         unknown until run time (Lua results, `any` in stdlib)
 **   never       skip(...) and fail(...): fits everywhere
 **   nullable T  `elem` may also be null; never nested, never of null/any/never
-** Signature-only kinds (stdlib.def, resolve.c): union (`date | datetime`),
+** Signature-only kinds (stdlib.def, resolve_stdlib.c): union (`date | datetime`),
 ** type variable (`T`), key function (`T => K`).
 **
 ** Subtyping (type_assignable): never fits everything; any fits and takes
