@@ -474,12 +474,15 @@ int cmd_settings(int argc, char **argv) {
   err_init(&err);
   int status = 1;
   if (!cmd_find_integration(s, "settings", argv[1], &a, &ig)) goto out;
-  if (flow_load(ig.iexb, ig.name, &flow, &err) != IEX_OK) {
+  /* A built-in is the runtime's, not the flow's: it can be read and set
+  ** also when this iex cannot load the integration's flow. */
+  bool loaded = flow_load(ig.iexb, ig.name, &flow, &err) == IEX_OK;
+  if (!loaded && !(argc >= 3 && setting_builtin(argv[2]))) {
     fprintf(stderr, "iex settings: %s\n", err_text(&err));
     goto out;
   }
-  const FlowSetting *decl = flow.info.settings;
-  size_t n = flow.info.n_settings;
+  const FlowSetting *decl = loaded ? flow.info.settings : NULL;
+  size_t n = loaded ? flow.info.n_settings : 0;
   if (set) {
     if (settings_set(s, ig.id, decl, n, argv[2], argv[3], &err) != IEX_OK) {
       fprintf(stderr, "iex settings: %s\n", err_text(&err));
@@ -495,26 +498,36 @@ int cmd_settings(int argc, char **argv) {
     goto out;
   }
   const char *stored = NULL;
-  Value vals;
+  Value vals, builtin_vals;
+  size_t nb;
+  const FlowSetting *builtin = settings_builtins(&nb);
   if (store_settings_get(s, ig.id, &a, &stored, &err) != IEX_OK ||
-      settings_values(s, ig.id, decl, n, &a, &vals, &err) != IEX_OK) {
+      settings_values(s, ig.id, decl, n, &a, &vals, &err) != IEX_OK ||
+      settings_builtin_values(s, ig.id, &a, &builtin_vals, &err) != IEX_OK) {
     fprintf(stderr, "iex settings: %s\n", err_text(&err));
     goto out;
   }
-  for (uint32_t i = 0; i < vals.len; i++) {
-    const Field *f = value_field_at(vals, i);
-    if (argc == 3 && !str_eq_cstr(f->key, argv[2])) continue;
-    Buf b;
-    buf_init(&b, 0);
-    jsonv_encode(f->value, &b, NULL);
-    if (argc == 3)
-      printf("%s\n", buf_cstr(&b));
-    else
-      printf("%-28s = %-20s %s%s  %s\n", decl[i].name, buf_cstr(&b),
-             setting_type_text(&decl[i], &a),
-             settings_is_set(stored, decl[i].name, &a) ? "" : ", default",
-             decl[i].doc ? decl[i].doc : "");
-    buf_fini(&b);
+  /* The flow's settings, then the built-ins every integration has. */
+  for (size_t k = 0; k < 2; k++) {
+    const FlowSetting *d = k ? builtin : decl;
+    Value v = k ? builtin_vals : vals;
+    for (uint32_t i = 0; i < v.len; i++) {
+      const Field *f = value_field_at(v, i);
+      /* A flow's setting of a built-in's name: the built-in is meant. */
+      if (!k && setting_builtin(d[i].name)) continue;
+      if (argc == 3 && !str_eq_cstr(f->key, argv[2])) continue;
+      Buf b;
+      buf_init(&b, 0);
+      jsonv_encode(f->value, &b, NULL);
+      if (argc == 3)
+        printf("%s\n", buf_cstr(&b));
+      else
+        printf("%-28s = %-20s %s%s%s  %s\n", d[i].name, buf_cstr(&b),
+               setting_type_text(&d[i], &a),
+               settings_is_set(stored, d[i].name, &a) ? "" : ", default",
+               k ? ", built-in" : "", d[i].doc ? d[i].doc : "");
+      buf_fini(&b);
+    }
   }
   status = 0;
 out:

@@ -19,6 +19,7 @@ const char *setting_type_text(const FlowSetting *s, Arena *a) {
   case SETTING_MONEY: return "money";
   case SETTING_BOOL: return "bool";
   case SETTING_TABLE: return "table";
+  case SETTING_COUNT: return "int >= 0";
   case SETTING_LIST:
   case SETTING_CHOICE: {
     Buf b;
@@ -34,8 +35,34 @@ const char *setting_type_text(const FlowSetting *s, Arena *a) {
   return "?";
 }
 
+/* The runtime's own settings. One table, so that `iex settings`, the
+** checks and the documentation (docs/runtime.md) cannot disagree. */
+#define JSON_OF(x) JSON_OF_(x)
+#define JSON_OF_(x) #x
+static const FlowSetting builtins[] = {
+    {SETTING_INCLUDED_ORDERS, SETTING_COUNT, NULL, 0,
+     JSON_OF(SETTING_INCLUDED_ORDERS_DEFAULT),
+     "orders a month the plan includes; beyond them, extra orders"},
+};
+#define N_BUILTINS (sizeof builtins / sizeof builtins[0])
+
+const FlowSetting *settings_builtins(size_t *n) {
+  *n = N_BUILTINS;
+  return builtins;
+}
+
+const FlowSetting *setting_builtin(const char *name) {
+  for (size_t i = 0; i < N_BUILTINS; i++)
+    if (strcmp(builtins[i].name, name) == 0) return &builtins[i];
+  return NULL;
+}
+
 const FlowSetting *setting_find(const FlowSetting *decl, size_t n,
                                 const char *name) {
+  /* The built-in first: its name means the same in every integration,
+  ** also under a flow compiled before iexc refused the name. */
+  const FlowSetting *b = setting_builtin(name);
+  if (b) return b;
   for (size_t i = 0; i < n; i++)
     if (strcmp(decl[i].name, name) == 0) return &decl[i];
   return NULL;
@@ -62,13 +89,17 @@ IexStatus setting_parse(const FlowSetting *s, const char *text, Arena *a,
       return err_set(err, IEX_E_INVALID,
                      "setting %s: the value is not valid UTF-8", s->name);
     return IEX_OK;
-  case SETTING_INT: {
+  case SETTING_INT:
+  case SETTING_COUNT: {
     char *end;
     errno = 0;
     long long v = strtoll(text, &end, 10);
-    if (!*text || *end || errno)
+    bool count = s->type == SETTING_COUNT;
+    if (!*text || *end || errno || (count && (v < 0 || text[0] == '-')))
       return err_set(err, IEX_E_INVALID,
-                     "setting %s is an int; `%s` is not a whole number",
+                     count ? "setting %s is a whole number, 0 or more; `%s` "
+                             "is not one"
+                           : "setting %s is an int; `%s` is not a whole number",
                      s->name, text);
     *json_out = arena_printf(a, "%lld", v);
     return IEX_OK;
@@ -208,6 +239,9 @@ static void list_names(const FlowSetting *decl, size_t n, Buf *b) {
   for (size_t i = 0; i < n; i++)
     buf_printf(b, "%s%s", i ? ", " : "", decl[i].name);
   if (n == 0) buf_puts(b, "(none)");
+  buf_puts(b, "; built-in: ");
+  for (size_t i = 0; i < N_BUILTINS; i++)
+    buf_printf(b, "%s%s", i ? ", " : "", builtins[i].name);
 }
 
 IexStatus settings_set(Store *st, int64_t integration_id,
@@ -280,6 +314,33 @@ IexStatus settings_values(Store *st, int64_t integration_id,
   }
   *out = record_builder_finish(&rb);
   return IEX_OK;
+}
+
+IexStatus settings_builtin_values(Store *st, int64_t integration_id, Arena *a,
+                                  Value *out, Err *err) {
+  return settings_values(st, integration_id, builtins, N_BUILTINS, a, out,
+                         err);
+}
+
+IexStatus settings_included_orders(Store *st, int64_t integration_id,
+                                   int64_t *out, Err *err) {
+  Arena a;
+  arena_init(&a);
+  Value vals;
+  IexStatus rc = settings_builtin_values(st, integration_id, &a, &vals, err);
+  if (rc == IEX_OK) {
+    const Value *v = value_field(vals, STR_LIT(SETTING_INCLUDED_ORDERS), NULL);
+    if (v && value_kind(*v) == VAL_INT && v->as.i >= 0)
+      *out = v->as.i;
+    else
+      rc = err_set(err, IEX_E_INVALID,
+                   "integration %lld: the stored %s is not a whole number, "
+                   "0 or more; set it with `iex settings set INTEGRATION %s N`",
+                   (long long)integration_id, SETTING_INCLUDED_ORDERS,
+                   SETTING_INCLUDED_ORDERS);
+  }
+  arena_fini(&a);
+  return rc;
 }
 
 bool settings_is_set(const char *stored_json, const char *name, Arena *a) {

@@ -13,6 +13,15 @@
 ** Values are JSON in the store, as the flow sees them: money is an exact
 ** JSON number ("0.05" stays 0.05, never a double), a table is a JSON
 ** object.
+**
+** Besides the flow's own, every integration has the built-in settings
+** (settings_builtins): values the runtime reads, not the flow, such as
+** `included_orders`, the monthly order quota. They are set, checked and
+** shown like declared ones and stored in the same object, but a flow does
+** not see them in `settings.*` (settings_values gives the declared ones
+** only), and a built-in's name always means the built-in: iexc refuses a
+** flow setting of that name (E0205; compiler/resolve.c keeps the names,
+** tests/usage checks that it knows every one).
 */
 #ifndef IEX_RUNTIME_SETTINGS_H
 #define IEX_RUNTIME_SETTINGS_H
@@ -32,8 +41,10 @@ typedef enum SettingType {
   SETTING_BOOL,   /* true | false */
   SETTING_CHOICE, /* one of `choices`: draft | booked */
   SETTING_TABLE,  /* a JSON object (table of string to ...) */
-  SETTING_LIST    /* a JSON list, or values separated by commas; each one
+  SETTING_LIST,   /* a JSON list, or values separated by commas; each one
                      of `choices` when there are any */
+  SETTING_COUNT   /* a whole number, 0 or more; built-ins only (a flow's
+                     `int` is SETTING_INT) */
 } SettingType;
 
 /* One setting as the flow declares it. Strings are borrowed from whoever
@@ -51,9 +62,34 @@ typedef struct FlowSetting {
 ** string in `a`. */
 const char *setting_type_text(const FlowSetting *s, Arena *a);
 
-/* The declaration of `name` among `decl`, or NULL. */
+/* The setting `name`: the built-in of that name, else its declaration
+** among `decl`, else NULL. */
 const FlowSetting *setting_find(const FlowSetting *decl, size_t n,
                                 const char *name);
+
+/* ---- Built-in settings ---------------------------------------------- */
+
+/* The monthly order quota: the orders a month the integration's plan
+** includes; orders beyond it are extra (`iex usage`, `iex import`). */
+#define SETTING_INCLUDED_ORDERS "included_orders"
+#define SETTING_INCLUDED_ORDERS_DEFAULT 100
+
+/* Every built-in setting, `*n` of them, in the order people see them. */
+const FlowSetting *settings_builtins(size_t *n);
+
+/* The built-in `name`, or NULL. */
+const FlowSetting *setting_builtin(const char *name);
+
+/* The built-ins' values for the integration: a RECORD in `a`, one field
+** per built-in (settings_builtins order), the set value or the default. */
+IexStatus settings_builtin_values(Store *st, int64_t integration_id, Arena *a,
+                                  Value *out, Err *err);
+
+/* The integration's monthly quota (`included_orders`): its set value, else
+** SETTING_INCLUDED_ORDERS_DEFAULT. IEX_E_INVALID when the stored value is
+** not a whole number 0 or more (only a raw write to the store makes one). */
+IexStatus settings_included_orders(Store *st, int64_t integration_id,
+                                   int64_t *out, Err *err);
 
 /* Check `text` as a value of `s` (as typed on a command line: `booked`,
 ** `0.05`, `true`, `{"a": 1}`) and give its JSON form in `*json_out` (in
@@ -61,9 +97,10 @@ const FlowSetting *setting_find(const FlowSetting *decl, size_t n,
 IexStatus setting_parse(const FlowSetting *s, const char *text, Arena *a,
                         const char **json_out, Err *err);
 
-/* Set `name` to `text` for `integration_id`, checked against `decl`.
-** IEX_E_INVALID for an unknown name (listing the declared ones) or a
-** refused value. Other stored values are kept. */
+/* Set `name` to `text` for `integration_id`, checked against the
+** built-ins and `decl`. IEX_E_INVALID for an unknown name (listing the
+** declared and built-in ones) or a refused value. Other stored values are
+** kept. */
 IexStatus settings_set(Store *st, int64_t integration_id,
                        const FlowSetting *decl, size_t n, const char *name,
                        const char *text, Err *err);
