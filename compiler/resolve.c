@@ -178,6 +178,19 @@ static void declare_pass(R *r, AstSeq *file) {
       Decl *prev = strmap_get(&r->settings, d->name);
       if (prev) report_twice(r, d->name, d->span, prev);
       else strmap_put(&r->settings, d->name, d);
+      /* The runtime's built-in settings (runtime/settings.c; compiler/ does
+      ** not include it) belong to every integration: a flow's setting of
+      ** that name would never be the one set. tests/usage checks that this
+      ** list names every built-in `iex settings get` shows. */
+      static const char *const builtin[] = {"included_orders"};
+      for (size_t k = 0; k < sizeof builtin / sizeof builtin[0]; k++)
+        if (str_eq_cstr(d->name, builtin[k])) {
+          Diag *dg = diag_report(r->d, DIAG_E0205, d->span,
+                                 "`%s` is already a built-in setting of every integration",
+                                 builtin[k]);
+          diag_help(r->d, dg, "built-ins are set per integration (iex settings set NAME %s N), not declared; pick another name",
+                    builtin[k]);
+        }
       push_decl(r, &r->res->settings, &r->res->n_settings, &r->cap_settings, d);
       break;
     }
