@@ -12,6 +12,7 @@
 #include "runtime/clock.h"
 #include "runtime/cmd_common.h"
 #include "runtime/json_value.h"
+#include "runtime/settings.h"
 
 /* Add a string field (NULL: null) to a record under construction. */
 static void add_text(RecordBuilder *rb, const char *key, const char *v) {
@@ -297,50 +298,98 @@ int cmd_show(int argc, char **argv) {
 
 /* ---- usage ------------------------------------------------------------ */
 
+/* One row of `iex usage`: the month's figures of an integration, or the
+** total. */
+static Value usage_record(Arena *a, const char *name, const StoreUsage *u) {
+  RecordBuilder rb;
+  record_builder_init(&rb, a, 5);
+  if (name) add_text(&rb, "name", name);
+  record_builder_add(&rb, STR_LIT("orders"), value_int(u->used));
+  record_builder_add(&rb, STR_LIT("included"), value_int(u->included));
+  record_builder_add(&rb, STR_LIT("extra"), value_int(u->extra));
+  record_builder_add(&rb, STR_LIT("quota"), value_int(u->quota));
+  return record_builder_finish(&rb);
+}
+
+static void usage_row(int width, const char *name, const StoreUsage *u) {
+  printf("%-*s %8lld %9lld %9lld %9lld\n", width, name, (long long)u->used,
+         (long long)u->included, (long long)u->quota, (long long)u->extra);
+}
+
+/* Each integration's orders of the month measured against its own quota,
+** the built-in setting included_orders (settings.h), and their total. */
 int cmd_usage(int argc, char **argv) {
   bool json = cmd_flag(&argc, argv, "json");
   const char *month = cmd_option(&argc, argv, "month");
-  const char *quota = cmd_option(&argc, argv, "quota");
   const char *integration = cmd_option(&argc, argv, "integration");
   Store *s = cmd_open_store("usage", &argc, argv);
   if (!s) return 2;
   int y, m;
   clock_utc_month(clock_now_us(NULL), &y, &m);
   int rc = 0;
-  if (argc != 1 || cmd_unknown_option(argc, argv))
-    rc = cli_usage_error("usage", "takes only options");
+  const char *bad = cmd_unknown_option(argc, argv);
+  if (bad || argc != 1)
+    rc = cli_usage_error("usage", bad ? "unknown option %s" : "takes only options", bad);
   else if (month && (sscanf(month, "%4d-%2d", &y, &m) != 2 || m < 1 || m > 12))
     rc = cli_usage_error("usage", "--month `%s`: use YYYY-MM", month);
-  if (!quota) quota = getenv("IEX_QUOTA");
-  int64_t q = quota ? strtoll(quota, NULL, 10) : 100;
   Arena a;
   arena_init(&a);
-  StoreIntegration ig;
-  int64_t ig_id = 0;
-  if (rc == 0 && integration) {
-    if (cmd_find_integration(s, "usage", integration, &a, &ig))
-      ig_id = ig.id;
-    else
-      rc = 1;
-  }
-  StoreUsage u;
   Err err;
   err_init(&err);
-  if (rc == 0 && store_usage_month(s, y, m, q, ig_id, &u, &err) != IEX_OK) {
+  StoreIntegration *items = NULL, one;
+  size_t n = 0;
+  if (rc == 0 && integration) {
+    if (cmd_find_integration(s, "usage", integration, &a, &one)) {
+      items = &one;
+      n = 1;
+    } else {
+      rc = 1;
+    }
+  } else if (rc == 0 && store_integration_list(s, &a, &items, &n, &err) != IEX_OK) {
     fprintf(stderr, "iex usage: %s\n", err_text(&err));
     rc = 2;
   }
-  if (rc == 0) {
-    if (json)
-      printf("{\"month\":\"%04d-%02d\",\"orders\":%lld,\"included\":%lld,"
-             "\"extra\":%lld,\"quota\":%lld}\n",
-             u.year, u.month, (long long)u.used, (long long)u.included,
-             (long long)u.extra, (long long)u.quota);
-    else
-      printf("%04d-%02d: %lld orders transferred; %lld of %lld included, %lld "
-             "extra\n",
-             u.year, u.month, (long long)u.used, (long long)u.included,
-             (long long)u.quota, (long long)u.extra);
+  StoreUsage *rows = n ? arena_zalloc(&a, sizeof *rows * n) : NULL;
+  StoreUsage total = {.year = y, .month = m};
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    int64_t quota;
+    if (settings_included_orders(s, items[i].id, &quota, &err) != IEX_OK ||
+        store_usage_month(s, y, m, quota, items[i].id, &rows[i], &err) != IEX_OK) {
+      fprintf(stderr, "iex usage: %s: %s\n", items[i].name, err_text(&err));
+      rc = 2;
+      break;
+    }
+    /* Included orders are within each integration's own quota: the total
+    ** adds them up, it is not the total orders against the summed quota. */
+    total.used += rows[i].used;
+    total.included += rows[i].included;
+    total.extra += rows[i].extra;
+    total.quota += rows[i].quota;
+  }
+  if (rc == 0 && json) {
+    ListBuilder lb;
+    list_builder_init(&lb, &a, (uint32_t)n);
+    for (size_t i = 0; i < n; i++)
+      list_builder_push(&lb, usage_record(&a, items[i].name, &rows[i]));
+    RecordBuilder rb;
+    record_builder_init(&rb, &a, 3);
+    add_text(&rb, "month", arena_printf(&a, "%04d-%02d", y, m));
+    record_builder_add(&rb, STR_LIT("integrations"), list_builder_finish(&lb));
+    record_builder_add(&rb, STR_LIT("total"), usage_record(&a, NULL, &total));
+    Buf b;
+    buf_init(&b, 0);
+    jsonv_encode(record_builder_finish(&rb), &b, NULL);
+    printf("%s\n", buf_cstr(&b));
+    buf_fini(&b);
+  } else if (rc == 0) {
+    int width = 24;
+    for (size_t i = 0; i < n; i++)
+      if ((int)strlen(items[i].name) > width) width = (int)strlen(items[i].name);
+    printf("usage %04d-%02d (UTC)\n", y, m);
+    printf("%-*s %8s %9s %9s %9s\n", width, "integration", "orders", "included",
+           "quota", "extra");
+    for (size_t i = 0; i < n; i++) usage_row(width, items[i].name, &rows[i]);
+    usage_row(width, "total", &total);
   }
   arena_fini(&a);
   store_close(s);

@@ -198,8 +198,8 @@ else:
 r = subprocess.run([iex, "log", "--status", "done", "--json", "--limit", str(n_orders + 10)],
                    env=env, capture_output=True, text=True)
 done = len(json.loads(r.stdout)) if r.returncode == 0 else -1
-u = subprocess.run([iex, "usage", "--json", "--quota", "0"], env=env, capture_output=True, text=True)
-used = json.loads(u.stdout)["orders"] if u.returncode == 0 else -1
+u = subprocess.run([iex, "usage", "--json"], env=env, capture_output=True, text=True)
+used = json.loads(u.stdout)["total"]["orders"] if u.returncode == 0 else -1
 if done == n_orders and used == n_orders:
     say("PASS crash/every_transfer_done_and_counted_once")
 else:

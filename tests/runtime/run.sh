@@ -191,11 +191,13 @@ if has "0 new revisions" && "$IEX" log --order 4001 | grep -q "no transfers"; th
 else fail before_activation_not_transferred "" "$(show_out)"; fi
 
 # ---- usage -------------------------------------------------------------
-out "$IEX" usage --quota 2
-if [ "$(rc)" = 0 ] && has "4 orders transferred; 2 of 2 included, 2 extra"; then pass usage_quota_and_extra
+# The quota is the integration's built-in setting (more in tests/usage).
+out "$IEX" settings set shop included_orders 2
+out "$IEX" usage
+if [ "$(rc)" = 0 ] && grep -Eq '^shop +4 +2 +2 +2$' "$tmp/out" && grep -Eq '^total +4 +2 +2 +2$' "$tmp/out"; then pass usage_quota_and_extra
 else fail usage_quota_and_extra "rc $(rc)" "$(show_out)"; fi
 out "$IEX" usage --json --month 2000-01
-if [ "$(rc)" = 0 ] && has '"orders":0'; then pass usage_other_month
+if [ "$(rc)" = 0 ] && has '"total":{"orders":0,'; then pass usage_other_month
 else fail usage_other_month "rc $(rc)" "$(show_out)"; fi
 
 # ---- a paused connection stays paused across iex runs -----------------
