@@ -17,6 +17,7 @@
 #include "runtime/json_value.h"
 #include "runtime/poller.h"
 #include "runtime/serve.h"
+#include "runtime/settings.h"
 
 static double now_s(void) {
   struct timespec ts;
@@ -414,21 +415,16 @@ IexStatus import_run(const ImportOptions *o, Store *s, ImportSummary *sum, Err *
   arena_fini(&pa);
 
   if (rc == IEX_OK) {
-    /* The quota: this month's included orders first, then extra ones. */
-    const char *settings = NULL;
-    int64_t quota = -1;
-    if (store_settings_get(s, it.id, &a, &settings, NULL) == IEX_OK && settings) {
-      json_t *js = json_loads(settings, 0, NULL);
-      json_t *q = json_object_get(js, "included_orders");
-      if (json_is_integer(q)) quota = json_integer_value(q);
-      json_decref(js);
-    }
+    /* The quota, the integration's built-in setting included_orders:
+    ** this month's included orders first, then extra ones. */
+    int64_t quota = 0;
     int64_t n = o->dry_run ? sum->n_orders - sum->n_blocked : sum->n_added;
     int year, month;
     clock_utc_month(o->now_us ? o->now_us : clock_now_us(NULL), &year, &month);
     StoreUsage u;
-    if (quota >= 0 &&
-        store_usage_month(s, year, month, quota, it.id, &u, err) == IEX_OK) {
+    rc = settings_included_orders(s, it.id, &quota, err);
+    if (rc == IEX_OK) rc = store_usage_month(s, year, month, quota, it.id, &u, err);
+    if (rc == IEX_OK) {
       int64_t left = quota - u.used > 0 ? quota - u.used : 0;
       sum->quota_included = n < left ? n : left;
       sum->quota_extra = n - sum->quota_included;
@@ -437,11 +433,13 @@ IexStatus import_run(const ImportOptions *o, Store *s, ImportSummary *sum, Err *
               "%lld included and %lld extra order(s)\n",
               year, month, (long long)u.used, (long long)quota,
               (long long)sum->quota_included, (long long)sum->quota_extra);
-    } else {
-      sum->quota_extra = 0;
-      fprintf(out, "quota: not set (settings.included_orders); %lld order(s) would count\n",
-              (long long)n);
+      if (o->dry_run)
+        fprintf(out, "  (the quota is the integration's setting %s: "
+                     "iex settings set %s %s N)\n",
+                SETTING_INCLUDED_ORDERS, it.name, SETTING_INCLUDED_ORDERS);
     }
+  }
+  if (rc == IEX_OK) {
     if (o->dry_run)
       fprintf(out, "dry run: %lld order(s) from %s, %lld blocked, nothing sent\n",
               (long long)sum->n_orders, o->since, (long long)sum->n_blocked);

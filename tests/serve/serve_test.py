@@ -448,7 +448,9 @@ def import_dry_run_and_resume():
                       "app_secret_token": "env:TEST_ECO_APP",
                       "agreement_grant_token": "env:TEST_ECO_GRANT"}})
         tool("add-integration", store, "shop-to-books", conns)
-        tool("settings", store, "shop-to-books", '{"included_orders": 10}')
+        q = subprocess.run([IEX, "settings", "set", "shop-to-books", "included_orders", "10",
+                            "--store", store], capture_output=True, text=True, timeout=30)
+        assert q.returncode == 0, q.stderr
         since = (datetime.now(timezone.utc) - timedelta(days=30)).strftime("%Y-%m-%d")
         r = run_import(store, "--since", since, "--dry-run")
         assert r.returncode == 0, r.stderr
@@ -459,6 +461,7 @@ def import_dry_run_and_resume():
         assert any(l.endswith(" ok") for l in lines), out
         n_ok = sum(1 for l in lines if l.endswith(" ok"))
         assert "takes 10 included and %d extra" % (n_ok - 10) in out, out
+        assert "iex settings set shop-to-books included_orders N" in out, out
         assert inbox(store) == [], "a dry run stored something"
         # --from-number keeps the later orders only
         nums = sorted(int(l.split()[0][1:]) for l in lines)
