@@ -9,14 +9,15 @@
 3. compiles the shipped flows (`iexc -o`) and sets up four integrations
    with `iex integration add` (secrets as env:NAME) and `iex settings set`:
      shopify_economic   shopify_to_economic, OSS, booked, payments entered
-     woo_economic       woocommerce_to_economic, drafts
+     woo_economic       woocommerce_to_economic, drafts, a plan of 5
+                        orders a month (the built-in setting included_orders)
      shopify_dinero     shopify_to_dinero, OSS accounts, drafts
      shopify_refunds    shopify_refund_to_economic, booked credit notes
 4. brings the orders in with `iex import` and runs them (`iex run`);
 5. later: a refund and a note added to an order already transferred; the
    changed orders come in again, the refunds through `iex run --input`;
-6. prints the transfer history (`iex log`) and one failed transfer
-   (`iex show`).
+6. prints the transfer history (`iex log`), one failed transfer
+   (`iex show`) and the month's orders per integration (`iex usage`).
 
 From Python (tests/e2e): Demo(bindir, work) with .start(), .setup(),
 .transfer(), .later(), .stop(), .iex(...), and the emulators as .shop,
@@ -59,7 +60,9 @@ INTEGRATIONS = [
     ("shopify_economic", "shopify_to_economic", "shopify", "economic",
      [("oss", "true"), ("invoice_mode", "booked"), ("register_payment", "true"),
       ("payment_accounts", '{"shopify_payments": 5820, "mobilepay": 5820}')]),
-    ("woo_economic", "woocommerce_to_economic", "woocommerce", "economic", []),
+    # A small plan: 5 orders a month included, so `iex usage` shows extra ones.
+    ("woo_economic", "woocommerce_to_economic", "woocommerce", "economic",
+     [("included_orders", "5")]),
     ("shopify_dinero", "shopify_to_dinero", "shopify", "dinero",
      [("oss", "true"), ("oss_accounts", '{"DE": 1010, "SE": 1000}')]),
     ("shopify_refunds", "shopify_refund_to_economic", "shopify", "economic",
