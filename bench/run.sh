@@ -29,3 +29,6 @@ echo "== JSON decode + encode, 100,000 orders ($(du -m "$orders" | cut -f1) MB)"
 "$bin/json_roundtrip" --jansson --decode-only "$orders"
 
 sh "$root/bench/mapping.sh" "$bin" 100000
+
+echo "== iex import + iex run against a rate-limited e-conomic (60 orders, 20 calls/s)"
+sh "$root/bench/import_rate.sh" "$bin" 60 20 10

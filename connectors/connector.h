@@ -54,7 +54,13 @@ typedef struct Connection {
   const char *const *secret_names;  /* parallel to secret_values */
   const char *const *secret_values; /* e.g. "app_secret_token", "agreement_grant_token" */
   size_t n_secrets;
-  HttpClient *http;        /* shared client (connection reuse, rate limiter) */
+  HttpClient *http;        /* shared client (connection reuse) */
+  /* Called before every HTTP request of this connection (each page, each
+  ** token request): waits as long as the connection's rate limit says,
+  ** so `rate_per_second` counts the calls the target sees, not the
+  ** operations. NULL: no limit. */
+  void (*pace)(void *pace_ctx);
+  void *pace_ctx;
 } Connection;
 
 /* Records one `list` call returned, and where to go on from. */

@@ -345,6 +345,7 @@ static IexStatus dinero_grant(const Connection *conn, Arena *a,
   Raw raw;
   raw_init(&raw, 1 << 16);
   XferResult res;
+  if (conn->pace) conn->pace(conn->pace_ctx);
   perform(conn->http, &x, &raw, &res);
   curl_slist_free_all(x.headers);
   buf_fini(&form);
@@ -743,6 +744,7 @@ IexStatus http_call(const Connection *conn, Arena *a, const HttpRequest *req,
     Raw raw;
     raw_init(&raw, conn->http->opt.max_body_bytes);
     XferResult res;
+    if (conn->pace) conn->pace(conn->pace_ctx);
     perform(conn->http, &x, &raw, &res);
     curl_slist_free_all(x.headers);
 

@@ -6,12 +6,20 @@
 */
 #include "runtime/clock.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #define US_PER_SEC INT64_C(1000000)
 #define SEC_PER_DAY INT64_C(86400)
+
+void clock_sleep_us(int64_t us) {
+  if (us <= 0) return;
+  struct timespec ts = {(time_t)(us / US_PER_SEC), (long)(us % US_PER_SEC) * 1000};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
 
 static int64_t system_now_us(void *ctx) {
   (void)ctx;

@@ -26,6 +26,10 @@ extern const Clock clock_system;
 /* The time now according to `c` (NULL: the system clock). */
 int64_t clock_now_us(const Clock *c);
 
+/* Sleep `us` microseconds of real time (through signals; 0 or less: not
+** at all). Who waits on a Clock that is fake must move it instead. */
+void clock_sleep_us(int64_t us);
+
 /* A fake clock for tests: returns `now_us` until changed. */
 typedef struct ClockFake {
   Clock clock;    /* pass &fake.clock wherever a Clock is wanted */

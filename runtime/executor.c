@@ -139,13 +139,6 @@ void executor_free(Executor *x) {
 
 static int64_t now_us(Executor *x) { return clock_now_us(x->opt.clock); }
 
-static void sleep_us(int64_t us) {
-  if (us <= 0) return;
-  struct timespec ts = {(time_t)(us / SEC), (long)(us % SEC) * 1000};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-
 static Loaded *find_loaded(Executor *x, int64_t id) {
   for (size_t i = 0; i < x->n_loaded; i++)
     if (x->loaded[i]->id == id) return x->loaded[i];
@@ -661,6 +654,19 @@ static IexStatus write_key(RunCtx *r, const OpCall *call,
   return IEX_OK;
 }
 
+/* The connection's token bucket, taken before every HTTP request
+** (Connection.pace): `rate_per_second` is calls the target sees. */
+typedef struct Pacer {
+  Executor *x;
+  ConnState *cs;
+} Pacer;
+
+static void pace_call(void *ctx) {
+  Pacer *p = ctx;
+  int64_t wait;
+  while ((wait = rate_take(&p->cs->rate, now_us(p->x))) > 0) clock_sleep_us(wait);
+}
+
 static HostAnswer host_operation(void *ctx, const OpCall *call, Value *result,
                                  Err *err) {
   RunCtx *r = ctx;
@@ -712,10 +718,6 @@ static HostAnswer host_operation(void *ctx, const OpCall *call, Value *result,
     err_set_location(err, call->location);
     return HOST_FAIL;
   }
-  if (cs->limited) {
-    int64_t wait;
-    while ((wait = rate_take(&cs->rate, now_us(x))) > 0) sleep_us(wait);
-  }
   CallSecrets secrets;
   IexStatus rc = secrets_load(*conf, a, &secrets, err);
   if (rc != IEX_OK) {
@@ -733,6 +735,11 @@ static HostAnswer host_operation(void *ctx, const OpCall *call, Value *result,
                      .secret_values = (const char *const *)secrets.values,
                      .n_secrets = secrets.n,
                      .http = x->http};
+  Pacer pacer = {x, cs};
+  if (cs->limited) {
+    conn.pace = pace_call;
+    conn.pace_ctx = &pacer;
+  }
   char op_name[128];
   snprintf(op_name, sizeof op_name, "%.*s", STR_FMT(call->operation));
   bool writes = call->effect == OP_WRITES || op->effect == OP_WRITES;

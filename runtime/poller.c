@@ -12,7 +12,9 @@
 #include "common/datetime.h"
 #include "connectors/http.h"
 #include "connectors/rec.h"
+#include "runtime/clock.h"
 #include "runtime/json_value.h"
+#include "runtime/retry.h"
 #include "runtime/serve.h"
 
 static void note(Poller *p, const char *fmt, ...) IEX_PRINTF(2, 3);
@@ -30,6 +32,12 @@ static void note(Poller *p, const char *fmt, ...) {
 
 static bool is_reference(const char *s) {
   return strncmp(s, "env:", 4) == 0 || strncmp(s, "file:", 5) == 0;
+}
+
+/* Connection.pace of a source connection with `rate_per_second`. */
+static void pace_call(void *ctx) {
+  int64_t wait;
+  while ((wait = rate_take(ctx, clock_now_us(NULL))) > 0) clock_sleep_us(wait);
 }
 
 IexStatus poller_connection(const char *connections_json, const char *alias,
@@ -56,6 +64,16 @@ IexStatus poller_connection(const char *connections_json, const char *alias,
                                     : out->name;
   out->base_url = json_is_string(url) ? arena_printf(a, "%s", json_string_value(url)) : "";
   out->http = http;
+  json_t *rate = json_object_get(c, "rate_per_second");
+  if (json_is_integer(rate) && json_integer_value(rate) > 0) {
+    /* The source's rate limit, for this connection's calls (each page). */
+    json_t *burst = json_object_get(c, "burst");
+    RateLimiter *rl = ARENA_NEW(a, RateLimiter);
+    rate_init(rl, json_integer_value(rate),
+              json_is_integer(burst) ? json_integer_value(burst) : 1);
+    out->pace = pace_call;
+    out->pace_ctx = rl;
+  }
   const char *key;
   json_t *v;
   IexStatus rc = IEX_OK;
