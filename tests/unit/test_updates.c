@@ -48,6 +48,7 @@ static struct {
   char last_total[32];   /* the total the invoice has in the system now */
   bool booked;           /* the invoice was booked: it changes no more */
   bool lose_answer_once; /* apply the next invoice call, then lose the answer */
+  bool paced;            /* the connection came with a pace (rate limit) */
 } books;
 
 static Value invoice_record(Arena *a) {
@@ -63,8 +64,9 @@ static Value invoice_record(Arena *a) {
 
 static IexStatus invoice_create(const Connection *c, const OpCall *call,
                                 Value *out, Err *e) {
-  (void)c;
   books.invoice_runs++;
+  books.paced = c->pace != NULL;
+  if (c->pace) c->pace(c->pace_ctx); /* the first token: no wait */
   if (books.booked) {
     connector_note(call, "booked invoice 500 is left alone");
     *out = invoice_record(call->arena);
@@ -156,6 +158,8 @@ typedef struct Fx {
   Arena a;
 } Fx;
 
+static const char *connections = "{\"books\": {\"system\": \"fakebooks\"}}";
+
 static bool fx_open(Fx *fx) {
   memset(fx, 0, sizeof *fx);
   memset(&books, 0, sizeof books);
@@ -170,7 +174,7 @@ static bool fx_open(Fx *fx) {
       .name = "t",
       .iexb = str_from_cstr(flow_text),
       .iexb_hash = "h",
-      .connections_json = "{\"books\": {\"system\": \"fakebooks\"}}",
+      .connections_json = connections,
       .activated_at_us = 1,
       .is_active = true};
   if (store_integration_add(fx->s, &in, &fx->ig, &err) != IEX_OK) return false;
@@ -377,6 +381,21 @@ TEST(a_first_revision_lost_answer_is_still_looked_up_before_sending) {
   fx_close(&fx);
 }
 
+/* rate_per_second reaches the connector as Connection.pace, which
+** connectors/http.c calls before every request (tests/connectors). */
+TEST(a_rate_limited_connection_is_paced_per_call) {
+  Fx fx;
+  CHECK_FATAL(fx_open(&fx));
+  CHECK_EQ_INT(order(&fx, "paid", "10").done, 1);
+  CHECK(!books.paced);
+  fx_close(&fx);
+  connections = "{\"books\": {\"system\": \"fakebooks\", \"rate_per_second\": 5}}";
+  CHECK_FATAL(fx_open(&fx));
+  CHECK_EQ_INT(order(&fx, "paid", "10").done, 1);
+  CHECK(books.paced);
+  fx_close(&fx);
+}
+
 int main(void) {
   check_suite = "unit/updates";
   RUN(apply_updates_what_replaces_and_keeps_the_rest);
@@ -386,5 +405,6 @@ int main(void) {
   RUN(a_booked_invoice_left_alone_is_said_on_the_run_and_the_transfer);
   RUN(an_update_whose_answer_was_lost_is_sent_again_not_looked_up);
   RUN(a_first_revision_lost_answer_is_still_looked_up_before_sending);
+  RUN(a_rate_limited_connection_is_paced_per_call);
   return check_done();
 }
