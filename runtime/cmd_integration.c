@@ -368,11 +368,11 @@ static int integration_show(int argc, char **argv) {
     printf("  connections:\n");
     cmd_print_json(ig.connections_json, "    ");
     show_health(s, &ig, &a);
+    printf("  settings:\n");
     if (loaded) {
       const char *stored = NULL;
       store_settings_get(s, ig.id, &a, &stored, NULL);
       Value vals;
-      printf("  settings:\n");
       if (settings_values(s, ig.id, flow.info.settings, flow.info.n_settings,
                           &a, &vals, &err) == IEX_OK)
         for (uint32_t i = 0; i < vals.len; i++) {
@@ -388,6 +388,23 @@ static int integration_show(int argc, char **argv) {
         }
       flow_close(&flow);
     }
+    /* The runtime's own settings (the monthly quota), whatever the flow. */
+    const char *stored_all = NULL;
+    store_settings_get(s, ig.id, &a, &stored_all, NULL);
+    size_t nb;
+    const FlowSetting *builtins = settings_builtins(&nb);
+    Value bvals;
+    if (settings_builtin_values(s, ig.id, &a, &bvals, &err) == IEX_OK)
+      for (uint32_t i = 0; i < bvals.len && i < nb; i++) {
+        const Field *f = value_field_at(bvals, i);
+        Buf b;
+        buf_init(&b, 0);
+        jsonv_encode(f->value, &b, NULL);
+        printf("    %-28.*s %s  (built-in%s)\n", STR_FMT(f->key), buf_cstr(&b),
+               settings_is_set(stored_all, builtins[i].name, &a) ? ""
+                                                                  : ", default");
+        buf_fini(&b);
+      }
     status = 0;
   }
   arena_fini(&a);

@@ -755,6 +755,9 @@ static HostAnswer host_operation(void *ctx, const OpCall *call, Value *result,
     WriteKey wk;
     rc = write_key(r, call, op, &wk, &cerr);
     if (rc != IEX_OK) {
+      /* The store failed; no call went out: give back a trial's claim. */
+      store_circuit_record(x->store, r->l->id, alias, &cs->circuit,
+                           STORE_CALL_NEUTRAL, IEX_OK, NULL, NULL, NULL, NULL);
       secrets_wipe(&secrets);
       r->store_rc = rc;
       r->store_err = cerr;

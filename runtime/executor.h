@@ -22,7 +22,11 @@
 **   {"books": {"system": "economic", "base_url": "http://...",
 **              "secrets": {"app_secret_token": "env:ECO_APP"}, ...}}
 ** Secrets are resolved (runtime/secrets.h) just before each call and wiped
-** after it.
+** after it. A connection's rate limit (`rate_per_second`) is a token
+** bucket in this process, taken before every HTTP request; its circuit
+** breaker lives in the store (store_circuit_allow/record), shared by every
+** worker and process. A changed source record is a new revision, run as
+** the flow's `updates:` says (docs/runtime.md, "Updates").
 **
 ** One Executor per process and thread; it holds the Store it was given
 ** (borrowed), and caches the integrations' flows it loaded.

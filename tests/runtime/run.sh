@@ -46,7 +46,7 @@ if [ "$(rc)" = 0 ] && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])
 else fail integration_list_json "rc $(rc)" "$(show_out)"; fi
 
 out "$IEX" integration show shop
-if [ "$(rc)" = 0 ] && has "flow:  *shop_to_ledger" && has "env:LEDGER_TOKEN" && has 'invoice_mode .*"draft"  (default)'; then pass integration_show
+if [ "$(rc)" = 0 ] && has "flow:  *shop_to_ledger" && has "env:LEDGER_TOKEN" && has 'invoice_mode .*"draft"  (default)' && has 'included_orders .*100  (built-in, default)'; then pass integration_show
 else fail integration_show "rc $(rc)" "$(show_out)"; fi
 
 out "$IEX" integration show nosuch
