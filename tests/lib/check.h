@@ -40,4 +40,12 @@ int check_done(void);
          check_fail(__FILE__, __LINE__, "%s is \"%s\", expected \"%s\"", #a,         \
                     a_ ? a_ : "(null)", b_ ? b_ : "(null)"); } while (0)
 
+#define CHECK_CONTAINS(haystack, needle)                               \
+  do {                                                                 \
+    const char *h_ = (haystack);                                       \
+    if (!h_ || !strstr(h_, (needle)))                                  \
+      check_fail(__FILE__, __LINE__, "\"%s\" does not contain \"%s\"", \
+                 h_ ? h_ : "(null)", (needle));                        \
+  } while (0)
+
 #endif

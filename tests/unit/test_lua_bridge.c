@@ -65,13 +65,7 @@ static const char *run0(LuaBridge *b, const char *fn) {
   return text;
 }
 
-static bool contains(const char *s, const char *part) { return strstr(s, part) != NULL; }
 
-#define CHECK_CONTAINS(s, part)                                                 \
-  do { const char *s_ = (s);                                                     \
-       if (!contains(s_, part))                                                  \
-         check_fail(__FILE__, __LINE__, "\"%s\" does not contain \"%s\"", s_, part); \
-  } while (0)
 
 /* ---- Round trips ----------------------------------------------------------- */
 

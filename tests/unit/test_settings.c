@@ -13,26 +13,12 @@
 #include "runtime/settings.h"
 #include "runtime/status.h"
 #include "runtime/store.h"
-#include "tests/lib/check.h"
+#include "tests/lib/check_status.h"
 
 static Err err;
 
-#define CHECK_OK(call)                                                        \
-  do {                                                                        \
-    err_init(&err);                                                           \
-    IexStatus rc_ = (call);                                                   \
-    if (rc_ != IEX_OK)                                                        \
-      check_fail(__FILE__, __LINE__, "%s -> %s: %s", #call, status_name(rc_), \
-                 err_text(&err));                                             \
-  } while (0)
+#define CHECK_OK(call) CHECK_IEX_OK(err, call)
 
-#define CHECK_CONTAINS(haystack, needle)                               \
-  do {                                                                 \
-    const char *h_ = (haystack);                                       \
-    if (!h_ || !strstr(h_, (needle)))                                  \
-      check_fail(__FILE__, __LINE__, "\"%s\" does not contain \"%s\"", \
-                 h_ ? h_ : "(null)", (needle));                        \
-  } while (0)
 
 /* What a flow declares; it has no setting of a built-in's name. */
 static const char *const modes[] = {"draft", "booked"};

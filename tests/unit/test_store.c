@@ -19,19 +19,11 @@
 #include "runtime/crash.h"
 #include "runtime/status.h"
 #include "runtime/store.h"
-#include "tests/lib/check.h"
+#include "tests/lib/check_status.h"
 
 static Err err;
 
-/* Run a store call that must succeed; on failure show its message. */
-#define CHECK_OK(call)                                                        \
-  do {                                                                        \
-    err_init(&err);                                                           \
-    IexStatus rc_ = (call);                                                   \
-    if (rc_ != IEX_OK)                                                        \
-      check_fail(__FILE__, __LINE__, "%s -> %s: %s", #call, status_name(rc_), \
-                 err_text(&err));                                             \
-  } while (0)
+#define CHECK_OK(call) CHECK_IEX_OK(err, call)
 
 /* Run a store call that must fail with `want`. */
 #define CHECK_RC(call, want)                                              \
@@ -43,13 +35,6 @@ static Err err;
                  status_name(rc_), err_text(&err), status_name(want));    \
   } while (0)
 
-#define CHECK_CONTAINS(haystack, needle)                               \
-  do {                                                                 \
-    const char *h_ = (haystack);                                       \
-    if (!h_ || !strstr(h_, (needle)))                                  \
-      check_fail(__FILE__, __LINE__, "\"%s\" does not contain \"%s\"", \
-                 h_ ? h_ : "(null)", (needle));                        \
-  } while (0)
 
 /* ---- Fixture: a store in a fresh temporary folder ------------------- */
 

@@ -26,20 +26,13 @@
 #include "runtime/json_value.h"
 #include "runtime/settings.h"
 #include "runtime/store.h"
-#include "tests/lib/check.h"
+#include "tests/lib/check_status.h"
 
 #define SEC INT64_C(1000000)
 
 static Err err;
 
-#define CHECK_OK(call)                                                        \
-  do {                                                                        \
-    err_init(&err);                                                           \
-    IexStatus rc_ = (call);                                                   \
-    if (rc_ != IEX_OK)                                                        \
-      check_fail(__FILE__, __LINE__, "%s -> %s: %s", #call, status_name(rc_), \
-                 err_text(&err));                                             \
-  } while (0)
+#define CHECK_OK(call) CHECK_IEX_OK(err, call)
 
 /* ---- The fake accounting system ----------------------------------------- */
 
