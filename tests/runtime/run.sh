@@ -11,13 +11,8 @@ cd "$tmp" || exit 2
 export IEX_STORE="$tmp/iex.db"
 unset IEX_LEDGER_FAULT IEX_CRASH_AT
 
-pass() { echo "PASS runtime/$1"; }
-fail() { echo "FAIL runtime/$1: $2"; shift 2; for l in "$@"; do echo "    $l"; done; }
-# check NAME COMMAND...: the command must succeed.
-out() { "$@" >"$tmp/out" 2>"$tmp/err"; echo $? >"$tmp/rc"; }
-rc() { cat "$tmp/rc"; }
-has() { grep -q -- "$1" "$tmp/out" "$tmp/err"; }
-show_out() { sed 's/^/    /' "$tmp/out" "$tmp/err" | head -20; }
+SUITE=runtime
+. "$IEX_ROOT/tests/lib/suite.sh"
 
 CANARY="CANARY-secret-7f3a9b-do-not-store"
 export LEDGER_TOKEN="$CANARY"

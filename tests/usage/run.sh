@@ -13,12 +13,8 @@ cd "$tmp" || exit 2
 export IEX_STORE="$tmp/iex.db"
 unset IEX_LEDGER_FAULT IEX_CRASH_AT IEX_QUOTA
 
-pass() { echo "PASS usage/$1"; }
-fail() { echo "FAIL usage/$1: $2"; shift 2; for l in "$@"; do echo "    $l"; done; }
-out() { "$@" >"$tmp/out" 2>"$tmp/err"; echo $? >"$tmp/rc"; }
-rc() { cat "$tmp/rc"; }
-has() { grep -Eq -- "$1" "$tmp/out" "$tmp/err"; }
-show_out() { sed 's/^/    /' "$tmp/out" "$tmp/err" | head -20; }
+SUITE=usage HAS_GREP=-Eq
+. "$IEX_ROOT/tests/lib/suite.sh"
 
 # Three integrations of one flow, each with its own ledger; `orders N FILE`
 # writes N paid orders.
