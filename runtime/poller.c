@@ -15,6 +15,7 @@
 #include "runtime/clock.h"
 #include "runtime/json_value.h"
 #include "runtime/retry.h"
+#include "runtime/secrets.h"
 #include "runtime/serve.h"
 
 static void note(Poller *p, const char *fmt, ...) IEX_PRINTF(2, 3);
@@ -33,6 +34,8 @@ static void note(Poller *p, const char *fmt, ...) {
 static bool is_reference(const char *s) {
   return strncmp(s, "env:", 4) == 0 || strncmp(s, "file:", 5) == 0;
 }
+
+static void wipe_secret(void *value) { secret_wipe(value, strlen(value)); }
 
 /* Connection.pace of a source connection with `rate_per_second`. */
 static void pace_call(void *ctx) {
@@ -88,8 +91,11 @@ IexStatus poller_connection(const char *connections_json, const char *alias,
       break;
     }
     names[out->n_secrets] = arena_printf(a, "%s", key);
-    values[out->n_secrets++] = arena_printf(a, "%s", secret);
-    memset(secret, 0, sizeof secret);
+    char *value = arena_printf(a, "%s", secret);
+    /* The arena's memory goes back to malloc: wipe the value first. */
+    arena_on_free(a, wipe_secret, value);
+    values[out->n_secrets++] = value;
+    secret_wipe(secret, sizeof secret);
     }
   }
   out->secret_names = names;

@@ -48,7 +48,7 @@ typedef struct Poller {
 
 /* The connection `alias` of `connections_json` as a Connection, with its
 ** credentials resolved from their references (serve_resolve_secret) into
-** `a`, and `http` as its client. IEX_E_NOT_FOUND when there is no such
+** `a` (wiped when `a` is reset or finalised), and `http` as its client. IEX_E_NOT_FOUND when there is no such
 ** alias. */
 IexStatus poller_connection(const char *connections_json, const char *alias,
                             HttpClient *http, Arena *a, Connection *out,
