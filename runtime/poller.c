@@ -85,7 +85,7 @@ IexStatus poller_connection(const char *connections_json, const char *alias,
     json_object_foreach(scopes[sc], key, v) {
     if (!json_is_string(v) || !is_reference(json_string_value(v))) continue;
     char secret[2048];
-    rc = serve_resolve_secret(json_string_value(v), secret, sizeof secret, err);
+    rc = secret_resolve(json_string_value(v), secret, sizeof secret, err);
     if (rc != IEX_OK) {
       err_prefix(err, "connection %s, %s", alias, key);
       break;

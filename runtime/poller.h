@@ -47,7 +47,7 @@ typedef struct Poller {
 } Poller;
 
 /* The connection `alias` of `connections_json` as a Connection, with its
-** credentials resolved from their references (serve_resolve_secret) into
+** credentials resolved from their references (secret_resolve, runtime/secrets.h) into
 ** `a` (wiped when `a` is reset or finalised), and `http` as its client. IEX_E_NOT_FOUND when there is no such
 ** alias. */
 IexStatus poller_connection(const char *connections_json, const char *alias,

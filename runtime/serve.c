@@ -22,6 +22,7 @@
 #include "common/buf.h"
 #include "common/util.h"
 #include "connectors/webhook.h"
+#include "runtime/secrets.h"
 
 #define DEFAULT_MAX_BODY ((size_t)1024 * 1024)
 #define DEFAULT_POLL_US ((int64_t)60 * 1000000)
@@ -41,47 +42,6 @@ static void nap(int64_t us) {
     nanosleep(&ts, NULL);
     us -= step;
   }
-}
-
-/* ---- Secrets ---------------------------------------------------------- */
-
-IexStatus serve_resolve_secret(const char *ref, char *out, size_t out_size,
-                               Err *err) {
-  out[0] = '\0';
-  if (strncmp(ref, "env:", 4) == 0) {
-    const char *v = getenv(ref + 4);
-    if (!v || !*v)
-      return err_set(err, IEX_E_NOT_FOUND, "%s is not set", ref);
-    if (strlen(v) >= out_size)
-      return err_set(err, IEX_E_INVALID, "the value of %s is too long", ref);
-    memcpy(out, v, strlen(v) + 1);
-    return IEX_OK;
-  }
-  if (strncmp(ref, "file:", 5) == 0) {
-    const char *path = ref + 5;
-    struct stat st;
-    if (stat(path, &st) != 0)
-      return err_set(err, IEX_E_NOT_FOUND, "%s: %s", ref, strerror(errno));
-    if (st.st_mode & (S_IRWXG | S_IRWXO))
-      return err_set(err, IEX_E_INVALID,
-                     "%s may be read by others; make it mode 0600", ref);
-    char why[128];
-    size_t len = 0;
-    char *text = read_file(path, out_size, &len, why, sizeof why);
-    if (!text) return err_set(err, IEX_E_INVALID, "%s: %s", ref, why);
-    while (len && (text[len - 1] == '\n' || text[len - 1] == '\r')) len--;
-    if (len >= out_size) {
-      free(text);
-      return err_set(err, IEX_E_INVALID, "the value in %s is too long", ref);
-    }
-    memcpy(out, text, len);
-    out[len] = '\0';
-    memset(text, 0, len);
-    free(text);
-    return IEX_OK;
-  }
-  return err_set(err, IEX_E_SECRET_VALUE,
-                 "a credential must be a reference (env:NAME or file:/path)");
 }
 
 /* ---- A little JSON writer (API answers embed stored JSON text as is) -- */
@@ -256,7 +216,7 @@ static enum MHD_Result handle_webhook(Server *sv, struct MHD_Connection *c,
     goto done;
   }
   if (ref[0] &&
-      serve_resolve_secret(ref, secret, sizeof secret, &err) != IEX_OK) {
+      secret_resolve(ref, secret, sizeof secret, &err) != IEX_OK) {
     /* Our configuration is broken, not the delivery: 503 makes the shop
     ** retry once someone has fixed it. */
     logf_(sv, "webhook %s/%s: cannot verify: %s", integration, alias,
@@ -321,7 +281,7 @@ static enum MHD_Result handle_webhook(Server *sv, struct MHD_Connection *c,
   rc = reply(c, MHD_HTTP_OK, "application/json", &b);
   buf_fini(&b);
 done:
-  memset(secret, 0, sizeof secret);
+  secret_wipe(secret, sizeof secret);
   arena_fini(&a);
   return rc;
 }

@@ -91,12 +91,4 @@ void serve_request_stop(void);
 /* True once a stop was requested: long work should wind down. */
 bool serve_stopping(void);
 
-/* Resolve a credential reference ("env:NAME", "file:/path", the file
-** readable only by its owner) into `out`. Fails with IEX_E_SECRET_VALUE
-** for anything that is not a reference, IEX_E_NOT_FOUND when the variable
-** or file is missing, IEX_E_INVALID for a file others may read or a value
-** that does not fit; the message names the reference, never the value. */
-IexStatus serve_resolve_secret(const char *ref, char *out, size_t out_size,
-                               Err *err);
-
 #endif /* IEX_RUNTIME_SERVE_H */
