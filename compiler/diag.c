@@ -10,6 +10,8 @@
 */
 #include "compiler/diag.h"
 
+#include "common/utf8.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,7 +114,7 @@ void diag_help(Diags *d, Diag *dg, const char *fmt, ...) {
 ** so that columns stay aligned). */
 static size_t put_safe_char(Buf *out, const char *p, size_t avail) {
   unsigned char c = (unsigned char)*p;
-  size_t n = source_utf8_len(p, avail);
+  size_t n = utf8_len(p, avail);
   if (n == 0) {
     buf_puts(out, REPLACEMENT);
     return 1;
@@ -181,7 +183,7 @@ static bool more_columns_than(const char *p, size_t len, size_t cols) {
   if (len <= cols) return false;
   size_t i = 0, n = 0;
   while (i < len && n <= cols) {
-    size_t k = source_utf8_len(p + i, len - i);
+    size_t k = utf8_len(p + i, len - i);
     i += k ? k : 1;
     n++;
   }
@@ -222,7 +224,7 @@ static void render_snippet(Buf *out, uint32_t line_no, Str line, size_t start,
       buf_putc(out, '\t');
       i++;
     } else {
-      size_t n = source_utf8_len(line.ptr + i, line.len - i);
+      size_t n = utf8_len(line.ptr + i, line.len - i);
       buf_putc(out, ' ');
       i += n ? n : 1;
     }
@@ -272,7 +274,7 @@ static void put_json_string(Buf *out, const char *s) {
       buf_printf(out, "\\u%04x", c);
       i++;
     } else {
-      size_t n = source_utf8_len(s + i, len - i);
+      size_t n = utf8_len(s + i, len - i);
       if (n == 0) {
         buf_puts(out, "\\ufffd");
         i++;

@@ -13,6 +13,7 @@
 */
 #include "compiler/lexer.h"
 
+#include "common/utf8.h"
 #include "common/util.h"
 #include "compiler/grammar.h"
 
@@ -215,21 +216,12 @@ static void nul_byte(Lexer *lx, const char *p) {
   stop(lx);
 }
 
-/* Check the non-ASCII bytes of [p, end) (a comment). */
+/* Check that [p, end) (a comment) is UTF-8. */
 static bool check_utf8(Lexer *lx, const char *p, const char *end) {
-  while (p < end) {
-    if ((unsigned char)*p < 0x80) {
-      p++;
-      continue;
-    }
-    size_t n = source_utf8_len(p, (size_t)(end - p));
-    if (n == 0) {
-      invalid_utf8(lx, p);
-      return false;
-    }
-    p += n;
-  }
-  return true;
+  size_t bad = utf8_first_invalid(p, (size_t)(end - p));
+  if (bad == (size_t)(end - p)) return true;
+  invalid_utf8(lx, p + bad);
+  return false;
 }
 
 static int hex_value(char c) {
@@ -291,7 +283,7 @@ static const char *check_escape(Lexer *lx, const char *p, bool report) {
                   diag_quote(lx->diags, str_make(p - 1, 6)));
     return p + 5;
   }
-  size_t n = source_utf8_len(p, 4);
+  size_t n = utf8_len(p, (size_t)(lx->input + lx->len - p));
   if (n == 0) n = 1;
   if (report) {
     Diag *d = diag_report(lx->diags, DIAG_E0005, span_at(lx, p - 1, p + n),
@@ -351,7 +343,7 @@ static const char *scan_string_body(Lexer *lx, const char *p, bool report, int n
         p++;
       }
     } else if (c >= 0x80 && report) {
-      size_t n = source_utf8_len(p, 4);
+      size_t n = utf8_len(p, (size_t)(lx->input + lx->len - p));
       if (n == 0) {
         invalid_utf8(lx, p);
         *stop_at = p;
@@ -697,8 +689,8 @@ static Token scan(Lexer *lx) {
         continue;
       }
       [\x80-\xff] {
-        size_t n = source_utf8_len((const char *)start,
-                                   (size_t)(lx->input + lx->len - (const char *)start));
+        size_t n =
+            utf8_len((const char *)start, (size_t)(lx->input + lx->len - (const char *)start));
         if (n == 0) {
           invalid_utf8(lx, (const char *)start);
           return end_token(lx);

@@ -21,6 +21,7 @@
 */
 #include "compiler/parse_int.h"
 
+#include "common/utf8.h"
 #include "compiler/grammar.h"
 
 /* Lemon's stack grows with right-nested constructs (`not not not ...`).
@@ -255,30 +256,6 @@ void parse_syntax_error(Parse *p, int major, const Token *t, void *lemon) {
 
 /* ---- String literals -------------------------------------------------------- */
 
-static void put_utf8(Buf *b, uint32_t cp) {
-  char u[4];
-  if (cp < 0x80) {
-    buf_putc(b, (char)cp);
-    return;
-  }
-  if (cp < 0x800) {
-    u[0] = (char)(0xc0 | (cp >> 6));
-    u[1] = (char)(0x80 | (cp & 0x3f));
-    buf_append(b, u, 2);
-  } else if (cp < 0x10000) {
-    u[0] = (char)(0xe0 | (cp >> 12));
-    u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    u[2] = (char)(0x80 | (cp & 0x3f));
-    buf_append(b, u, 3);
-  } else {
-    u[0] = (char)(0xf0 | (cp >> 18));
-    u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    u[3] = (char)(0x80 | (cp & 0x3f));
-    buf_append(b, u, 4);
-  }
-}
-
 static int hex(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -297,8 +274,8 @@ static const char *decode_escape(const char *s, const char *end, Buf *b) {
     case '"': case '\\': case '{': case '}': buf_putc(b, c); return s + 2;
     case 'u': break;
     default: {
-      size_t n = s + 1 < end ? source_utf8_len(s + 1, (size_t)(end - s - 1)) : 0;
-      put_utf8(b, 0xfffd);
+      size_t n = utf8_len(s + 1, (size_t)(end - s - 1));
+      utf8_put(b, UTF8_REPLACEMENT);
       return s + 1 + (n ? n : 1);
     }
   }
@@ -309,13 +286,13 @@ static const char *decode_escape(const char *s, const char *end, Buf *b) {
     int digits = 0;
     while (q < end && hex(*q) >= 0 && digits < 7) cp = cp * 16 + (uint32_t)hex(*q++), digits++;
     if (q < end && *q == '}') q++;
-    if (digits == 0 || digits > 6 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) cp = 0xfffd;
-    put_utf8(b, cp);
+    /* utf8_put() writes a surrogate or anything above U+10FFFF as U+FFFD. */
+    utf8_put(b, digits == 0 || digits > 6 ? UTF8_REPLACEMENT : cp);
     return q;
   }
   for (int i = 0; i < 4; i++) {
     if (q >= end || hex(*q) < 0) {
-      put_utf8(b, 0xfffd);
+      utf8_put(b, UTF8_REPLACEMENT);
       return q;
     }
     cp = cp * 16 + (uint32_t)hex(*q++);
@@ -325,12 +302,11 @@ static const char *decode_escape(const char *s, const char *end, Buf *b) {
     int i;
     for (i = 0; i < 4 && hex(q[2 + i]) >= 0; i++) lo = lo * 16 + (uint32_t)hex(q[2 + i]);
     if (i == 4 && lo >= 0xdc00 && lo <= 0xdfff) {
-      put_utf8(b, 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00));
+      utf8_put(b, 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00));
       return q + 6;
     }
   }
-  if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
-  put_utf8(b, cp);
+  utf8_put(b, cp); /* an unpaired surrogate becomes U+FFFD */
   return q;
 }
 
@@ -572,20 +548,13 @@ static void check_flow_header(Parse *p, AstNode *file, size_t diags_before) {
 static bool is_text(Diags *diags, const SourceFile *f, uint32_t file_id) {
   const char *nul = memchr(f->text, '\0', f->len);
   uint32_t limit = nul ? (uint32_t)(nul - f->text) : f->len;
-  for (uint32_t i = 0; i < limit;) {
-    if ((unsigned char)f->text[i] < 0x80) {
-      i++;
-      continue;
-    }
-    size_t n = source_utf8_len(f->text + i, limit - i);
-    if (n == 0) {
-      Diag *d = diag_report(diags, DIAG_E0002, (Span){file_id, i, 1},
-                            "invalid UTF-8 (byte 0x%02x); iexc stops reading this file here",
-                            (unsigned char)f->text[i]);
-      diag_help(diags, d, "save the file as UTF-8");
-      return false;
-    }
-    i += (uint32_t)n;
+  uint32_t bad = (uint32_t)utf8_first_invalid(f->text, limit);
+  if (bad < limit) {
+    Diag *d = diag_report(diags, DIAG_E0002, (Span){file_id, bad, 1},
+                          "invalid UTF-8 (byte 0x%02x); iexc stops reading this file here",
+                          (unsigned char)f->text[bad]);
+    diag_help(diags, d, "save the file as UTF-8");
+    return false;
   }
   if (nul) {
     Diag *d = diag_report(diags, DIAG_E0001, (Span){file_id, limit, 1},

@@ -68,36 +68,8 @@ const SourceFile *sources_file(const Sources *s, uint32_t file_id) {
   return s->files[file_id];
 }
 
-size_t source_utf8_len(const char *p, size_t avail) {
-  const unsigned char *u = (const unsigned char *)p;
-  if (avail == 0) return 0;
-  unsigned c = u[0];
-  if (c < 0x80) return 1;
-  size_t n;
-  unsigned min;
-  if (c >= 0xc2 && c <= 0xdf) n = 2, min = 0x80;
-  else if (c >= 0xe0 && c <= 0xef) n = 3, min = 0x800;
-  else if (c >= 0xf0 && c <= 0xf4) n = 4, min = 0x10000;
-  else return 0;  /* a continuation byte, 0xc0/0xc1 or above 0xf4 */
-  if (avail < n) return 0;
-  unsigned cp = c & (0x7f >> n);
-  for (size_t i = 1; i < n; i++) {
-    if ((u[i] & 0xc0) != 0x80) return 0;
-    cp = (cp << 6) | (u[i] & 0x3f);
-  }
-  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-  return n;
-}
-
 uint32_t source_count_columns(const char *p, size_t len) {
-  uint32_t cols = 0;
-  size_t i = 0;
-  while (i < len) {
-    size_t n = source_utf8_len(p + i, len - i);
-    i += n ? n : 1;
-    cols++;
-  }
-  return cols;
+  return (uint32_t)utf8_count(p, len);
 }
 
 /* The 0-based index of the line that contains `offset`. */

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "common/str.h"
+#include "common/utf8.h"
 
 /* The largest file iexc reads (a flow, a schema, a fixture). */
 #define SOURCE_MAX_BYTES ((size_t)64 * 1024 * 1024)
@@ -77,10 +78,9 @@ LineCol sources_line_col(const Sources *s, uint32_t file_id, uint32_t offset);
 ** trailing '\r'). */
 Str sources_line_text(const Sources *s, uint32_t file_id, uint32_t line);
 
-/* The length of the valid UTF-8 sequence starting at `p` (1 to 4), or 0
-** if the bytes there are not one. At most `avail` bytes are read. Overlong
-** forms, surrogates and code points above U+10FFFF are not valid. */
-size_t source_utf8_len(const char *p, size_t avail);
+/* utf8_len() of common/utf8.h under its older name, which
+** tests/unit/test_source.c still checks; new code calls utf8_len(). */
+static inline size_t source_utf8_len(const char *p, size_t avail) { return utf8_len(p, avail); }
 
 /* The number of columns (characters, as defined above) in `len` bytes. */
 uint32_t source_count_columns(const char *p, size_t len);
