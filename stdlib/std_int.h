@@ -18,6 +18,7 @@
 #include "common/buf.h"
 #include "common/decimal.h"
 #include "common/str.h"
+#include "common/utf8.h"
 #include "common/util.h"
 #include "runtime/value.h"
 #include "stdlib/stdlib.h"
@@ -70,43 +71,11 @@ bool std_return_decimal(StdCall *call, DecimalStatus st, Decimal d, const char *
                         Value *out);
 
 /* ---- UTF-8 ---------------------------------------------------------------
-** Strings are UTF-8. Bytes that do not form a valid sequence count as one
-** character each and are passed through unchanged, so no function fails
-** or misbehaves on them (they can only come from Lua). */
+** Strings are UTF-8 (common/utf8.h). Bytes that do not form a valid
+** sequence count as one character each (utf8_decode() gives UTF8_INVALID
+** for them) and are passed through unchanged, so no function fails or
+** misbehaves on them (they can only come from Lua). */
 
-#define STD_INVALID_CP 0xFFFFFFFFu
-
-/* Decode the character at s[0..len): its code point (STD_INVALID_CP for a
-** byte that starts no valid sequence) and its length in bytes (>= 1).
-** `len` must be at least 1. */
-static inline uint32_t std_utf8_next(const unsigned char *s, size_t len, size_t *n) {
-  unsigned c = s[0];
-  *n = 1;
-  if (c < 0x80) return c;
-  size_t need;
-  uint32_t cp, min;
-  if (c >= 0xC2 && c <= 0xDF) need = 1, cp = c & 0x1F, min = 0x80;
-  else if (c >= 0xE0 && c <= 0xEF) need = 2, cp = c & 0x0F, min = 0x800;
-  else if (c >= 0xF0 && c <= 0xF4) need = 3, cp = c & 0x07, min = 0x10000;
-  else return STD_INVALID_CP;
-  if (len < need + 1) return STD_INVALID_CP;
-  for (size_t k = 1; k <= need; k++) {
-    if ((s[k] & 0xC0) != 0x80) return STD_INVALID_CP;
-    cp = (cp << 6) | (s[k] & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return STD_INVALID_CP;
-  *n = need + 1;
-  return cp;
-}
-
-/* Append code point `cp` (which must be valid) as UTF-8. */
-bool std_utf8_put(Buf *b, uint32_t cp);
-/* The number of characters of `s`. */
-size_t std_utf8_count(Str s);
-/* The byte offset of character `index` of `s` (s.len when past the end). */
-size_t std_utf8_offset(Str s, size_t index);
-/* Whether every byte of `s` belongs to a valid UTF-8 sequence. */
-bool std_utf8_valid(Str s);
 /* Whether `cp` is white space for trim(): ASCII blanks, no-break and the
 ** other Unicode spaces, and the byte-order mark. */
 bool std_is_space(uint32_t cp);

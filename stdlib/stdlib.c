@@ -52,8 +52,8 @@ const char *std_show(Value v, char out[STD_SHOW_SIZE]) {
     out[o++] = '`';
     while (i < s.len && chars < 40 && o < STD_SHOW_SIZE - 8) {
       size_t n;
-      uint32_t cp = std_utf8_next((const unsigned char *)s.ptr + i, s.len - i, &n);
-      if (cp == STD_INVALID_CP || cp < 0x20 || cp == 0x7F) {
+      uint32_t cp = utf8_decode(s.ptr + i, s.len - i, &n);
+      if (cp == UTF8_INVALID || cp < 0x20 || cp == 0x7F) {
         out[o++] = '?';
       } else {
         memcpy(out + o, s.ptr + i, n);
@@ -234,60 +234,6 @@ bool std_return_decimal(StdCall *call, DecimalStatus st, Decimal d, const char *
                         Value *out) {
   if (st != DECIMAL_OK) return std_fail(call, "%s: %s", what, decimal_status_message(st));
   *out = value_decimal(d);
-  return true;
-}
-
-/* ---- UTF-8 ------------------------------------------------------------------ */
-
-bool std_utf8_put(Buf *b, uint32_t cp) {
-  char s[4];
-  size_t n;
-  if (cp < 0x80) {
-    s[0] = (char)cp;
-    n = 1;
-  } else if (cp < 0x800) {
-    s[0] = (char)(0xC0 | (cp >> 6));
-    s[1] = (char)(0x80 | (cp & 0x3F));
-    n = 2;
-  } else if (cp < 0x10000) {
-    s[0] = (char)(0xE0 | (cp >> 12));
-    s[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    s[2] = (char)(0x80 | (cp & 0x3F));
-    n = 3;
-  } else {
-    s[0] = (char)(0xF0 | (cp >> 18));
-    s[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    s[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    s[3] = (char)(0x80 | (cp & 0x3F));
-    n = 4;
-  }
-  return buf_append(b, s, n);
-}
-
-size_t std_utf8_count(Str s) {
-  size_t count = 0, n;
-  for (size_t i = 0; i < s.len; i += n) {
-    std_utf8_next((const unsigned char *)s.ptr + i, s.len - i, &n);
-    count++;
-  }
-  return count;
-}
-
-size_t std_utf8_offset(Str s, size_t index) {
-  size_t i = 0, n;
-  for (size_t k = 0; k < index && i < s.len; k++) {
-    std_utf8_next((const unsigned char *)s.ptr + i, s.len - i, &n);
-    i += n;
-  }
-  return i;
-}
-
-bool std_utf8_valid(Str s) {
-  size_t n;
-  for (size_t i = 0; i < s.len; i += n) {
-    if (std_utf8_next((const unsigned char *)s.ptr + i, s.len - i, &n) == STD_INVALID_CP)
-      return false;
-  }
   return true;
 }
 

@@ -108,7 +108,7 @@ static uint32_t to_lower(uint32_t cp) {
 ** that is not white space or general punctuation (so CJK and the like
 ** count as letters). */
 static bool is_word_char(uint32_t cp) {
-  if (cp == STD_INVALID_CP) return false;
+  if (cp == UTF8_INVALID) return false;
   if (cp < 0x80) return (cp >= '0' && cp <= '9') || ((cp | 32) >= 'a' && (cp | 32) <= 'z');
   if (cp < 0xC0) return cp == 0xAA || cp == 0xB5 || cp == 0xBA;
   if (cp == 0xD7 || cp == 0xF7) return false;
@@ -126,7 +126,7 @@ typedef enum CaseMode { CASE_UPPER, CASE_LOWER, CASE_TITLE } CaseMode;
 
 static bool put_upper(Buf *b, uint32_t cp) {
   if (cp == 0xDF) return buf_append(b, "SS", 2); /* Straße -> STRASSE */
-  return std_utf8_put(b, to_upper(cp));
+  return utf8_put(b, to_upper(cp));
 }
 
 /* The lower case of Σ is ς at the end of a word (a letter before it and
@@ -136,7 +136,7 @@ static uint32_t lower_at(Str s, size_t i, size_t n, uint32_t cp, bool after_lett
   if (!after_letter) return 0x3C3;
   size_t m;
   if (i + n < s.len &&
-      is_word_char(std_utf8_next((const unsigned char *)s.ptr + i + n, s.len - i - n, &m)))
+      is_word_char(utf8_decode(s.ptr + i + n, s.len - i - n, &m)))
     return 0x3C3;
   return 0x3C2;
 }
@@ -154,8 +154,8 @@ static bool map_case(StdCall *call, CaseMode mode, Value *out) {
   bool in_word = false;
   size_t n;
   for (size_t i = 0; i < s.len; i += n) {
-    uint32_t cp = std_utf8_next((const unsigned char *)s.ptr + i, s.len - i, &n);
-    if (cp == STD_INVALID_CP) {
+    uint32_t cp = utf8_decode(s.ptr + i, s.len - i, &n);
+    if (cp == UTF8_INVALID) {
       buf_append(&b, s.ptr + i, 1);
       in_word = false;
       continue;
@@ -164,7 +164,7 @@ static bool map_case(StdCall *call, CaseMode mode, Value *out) {
     if (upper)
       put_upper(&b, cp);
     else
-      std_utf8_put(&b, lower_at(s, i, n, cp, in_word));
+      utf8_put(&b, lower_at(s, i, n, cp, in_word));
     in_word = is_word_char(cp) || (in_word && is_apostrophe(cp));
   }
   bool ok = std_return_buf(call, &b, out);
@@ -182,7 +182,7 @@ bool std_capitalize(StdCall *call, Value *out) { return map_case(call, CASE_TITL
 static Str trimmed(Str s) {
   size_t start = 0, end = 0, n;
   for (size_t i = 0; i < s.len; i += n) {
-    uint32_t cp = std_utf8_next((const unsigned char *)s.ptr + i, s.len - i, &n);
+    uint32_t cp = utf8_decode(s.ptr + i, s.len - i, &n);
     if (!std_is_space(cp)) {
       if (end == 0) start = i;
       end = i + n;
@@ -216,9 +216,11 @@ bool std_length(StdCall *call, Value *out) {
   case VAL_NULL:
     *out = value_int(0);
     return true;
-  case VAL_STRING:
-    *out = value_int((int64_t)std_utf8_count(value_as_str(v)));
+  case VAL_STRING: {
+    Str s = value_as_str(v);
+    *out = value_int((int64_t)utf8_count(s.ptr, s.len));
     return true;
+  }
   case VAL_LIST:
     *out = value_int(v.len);
     return true;
@@ -242,9 +244,10 @@ bool std_substring(StdCall *call, Value *out) {
   if (!value_is_null(call->args[2]) && !arg_count(call, 2, "length", &length)) return false;
   if (value_is_null(call->args[0])) return *out = value_null(), true;
   if (!std_arg_str(call, 0, "text", &s)) return false;
-  size_t from = std_utf8_offset(s, (size_t)IEX_MIN(start, (int64_t)s.len));
+  size_t from = utf8_offset(s.ptr, s.len, (size_t)IEX_MIN(start, (int64_t)s.len));
   Str rest = str_make(s.ptr + from, s.len - from);
-  if (length >= 0) rest.len = std_utf8_offset(rest, (size_t)IEX_MIN(length, (int64_t)rest.len));
+  if (length >= 0)
+    rest.len = utf8_offset(rest.ptr, rest.len, (size_t)IEX_MIN(length, (int64_t)rest.len));
   *out = view(rest);
   return true;
 }
@@ -255,7 +258,7 @@ bool std_truncate(StdCall *call, Value *out) {
   if (!arg_count(call, 1, "max", &max)) return false;
   if (value_is_null(call->args[0])) return *out = value_null(), true;
   if (!std_arg_str(call, 0, "text", &s)) return false;
-  s.len = std_utf8_offset(s, (size_t)IEX_MIN(max, (int64_t)s.len));
+  s.len = utf8_offset(s.ptr, s.len, (size_t)IEX_MIN(max, (int64_t)s.len));
   *out = view(s);
   return true;
 }
@@ -284,7 +287,7 @@ bool std_split(StdCall *call, Value *out) {
   } else if (sep.len == 0) {
     size_t n; /* every character on its own */
     for (size_t i = 0; i < s.len; i += n) {
-      std_utf8_next((const unsigned char *)s.ptr + i, s.len - i, &n);
+      utf8_decode(s.ptr + i, s.len - i, &n);
       list_builder_push(&lb, view(str_make(s.ptr + i, n)));
     }
   } else {
@@ -380,14 +383,14 @@ static bool pad(StdCall *call, bool left, Value *out) {
   if (fill.len == 0) return std_fail(call, "`fill` is the empty string, which cannot pad");
   if (value_is_null(call->args[0])) return *out = value_null(), true;
   if (!std_arg_str(call, 0, "text", &s)) return false;
-  size_t have = std_utf8_count(s);
+  size_t have = utf8_count(s.ptr, s.len);
   if (have >= (size_t)width) return *out = call->args[0], true;
-  size_t missing = (size_t)width - have, fill_chars = std_utf8_count(fill);
+  size_t missing = (size_t)width - have, fill_chars = utf8_count(fill.ptr, fill.len);
   Buf b;
   buf_init(&b, STD_MAX_TEXT_BYTES);
   if (!left) buf_append_str(&b, s);
   for (size_t k = 0; k < missing / fill_chars && buf_ok(&b); k++) buf_append_str(&b, fill);
-  buf_append(&b, fill.ptr, std_utf8_offset(fill, missing % fill_chars));
+  buf_append(&b, fill.ptr, utf8_offset(fill.ptr, fill.len, missing % fill_chars));
   if (left) buf_append_str(&b, s);
   bool ok = std_return_buf(call, &b, out);
   buf_fini(&b);
