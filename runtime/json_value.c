@@ -12,6 +12,7 @@
 */
 #include "runtime/json_value.h"
 
+#include "common/utf8.h"
 #include "common/util.h"
 
 #include <assert.h>
@@ -79,26 +80,6 @@ static inline size_t first_special(uint64_t m) {
 #endif
 }
 
-/* Length of the valid UTF-8 sequence at p (RFC 3629: no overlongs, no
-** surrogates, nothing above U+10FFFF), or 0 if it is not one. */
-static inline size_t utf8_seq(const unsigned char *p, const unsigned char *end) {
-  unsigned c = p[0];
-  if (c < 0x80) return 1;
-  if (c < 0xc2) return 0;
-  if (c < 0xe0) return end - p >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
-  if (c < 0xf0) {
-    if (end - p < 3 || (p[2] & 0xc0) != 0x80) return 0;
-    unsigned lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-    return p[1] >= lo && p[1] <= hi ? 3 : 0;
-  }
-  if (c < 0xf5) {
-    if (end - p < 4 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80) return 0;
-    unsigned lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-    return p[1] >= lo && p[1] <= hi ? 4 : 0;
-  }
-  return 0;
-}
-
 /* ---- Errors ---------------------------------------------------------------- */
 
 /* Fill line, column and excerpt of `e` from `input` and e->offset. */
@@ -124,7 +105,7 @@ static void locate(JsonvError *e, Str input) {
   while (from < off && (s[from] & 0xc0) == 0x80) from++;
   size_t n = 0;
   for (size_t i = from; i < to && n + 5 < sizeof e->excerpt;) {
-    size_t len = utf8_seq(s + i, s + to);
+    size_t len = utf8_len((const char *)s + i, to - i);
     if (len == 0) {
       e->excerpt[n++] = '?';
       i++;
@@ -184,8 +165,7 @@ static bool fail_memory(Parser *ps) {
 static const char *printable(Str s, char *out, size_t size) {
   size_t n = 0;
   for (size_t i = 0; i < s.len && n + 4 < size && n < 40;) {
-    size_t len =
-        utf8_seq((const unsigned char *)s.ptr + i, (const unsigned char *)s.ptr + s.len);
+    size_t len = utf8_len(s.ptr + i, s.len - i);
     if (len <= 1) {
       unsigned char c = (unsigned char)s.ptr[i];
       out[n++] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
@@ -251,25 +231,6 @@ static long hex4(const char *p, const char *end) {
   return v;
 }
 
-static char *put_utf8(char *w, unsigned long cp) {
-  if (cp < 0x80) {
-    *w++ = (char)cp;
-  } else if (cp < 0x800) {
-    *w++ = (char)(0xc0 | cp >> 6);
-    *w++ = (char)(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    *w++ = (char)(0xe0 | cp >> 12);
-    *w++ = (char)(0x80 | (cp >> 6 & 0x3f));
-    *w++ = (char)(0x80 | (cp & 0x3f));
-  } else {
-    *w++ = (char)(0xf0 | cp >> 18);
-    *w++ = (char)(0x80 | (cp >> 12 & 0x3f));
-    *w++ = (char)(0x80 | (cp >> 6 & 0x3f));
-    *w++ = (char)(0x80 | (cp & 0x3f));
-  }
-  return w;
-}
-
 /* Unescape the rest of a string from `r` (at a backslash) into `w`, up to
 ** the closing quote. `w` may trail `r` in the same buffer: no escape
 ** produces more bytes than it consumes. */
@@ -289,7 +250,7 @@ static bool unescape(Parser *ps, const char *quote_at, const char *r, char *w,
         return fail_at(ps, r, "control character U+%04X in string (write it as \\u%04X)",
                        c, c);
       case C_HIGH: {
-        size_t n = utf8_seq((const unsigned char *)r, (const unsigned char *)end);
+        size_t n = utf8_len(r, (size_t)(end - r));
         if (!n) return fail_at(ps, r, "invalid UTF-8 in string");
         memmove(w, r, n);
         w += n;
@@ -323,7 +284,7 @@ static bool unescape(Parser *ps, const char *quote_at, const char *r, char *w,
           cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
           r += 6;
         }
-        w = put_utf8(w, (unsigned long)cp);
+        w += utf8_encode((uint32_t)cp, w);
         break;
       }
     }
@@ -355,7 +316,7 @@ static bool parse_string(Parser *ps, Str *out, bool *plain) {
         ps->p = p + 1;
         return true;
       case C_HIGH: {
-        size_t n = utf8_seq((const unsigned char *)p, (const unsigned char *)end);
+        size_t n = utf8_len(p, (size_t)(end - p));
         if (!n) return fail_at(ps, p, "invalid UTF-8 in string");
         p += n;
         continue;
@@ -820,7 +781,7 @@ static void encode_string(Out *o, Str s, bool safe) {
     if (p >= end) break;
     unsigned char c = (unsigned char)*p;
     if (c >= 0x80) {
-      size_t n = utf8_seq((const unsigned char *)p, (const unsigned char *)end);
+      size_t n = utf8_len(p, (size_t)(end - p));
       if (!n) {
         out_error(o, "string is not valid UTF-8");
         return;

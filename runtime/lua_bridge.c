@@ -25,6 +25,7 @@
 
 #include "common/buf.h"
 #include "common/datetime.h"
+#include "common/utf8.h"
 #include "common/util.h"
 #include "runtime/bytecode.h"
 #include "runtime/vm.h"
@@ -920,34 +921,11 @@ static bool arena_full(Conv *c) {
   return conv_fail(c, IEX_E_MAPPING, "the evaluation's memory limit was reached");
 }
 
-/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
-** Value strings go to JSON as they are; Lua strings are any bytes. */
-static bool utf8_valid(const unsigned char *s, size_t n) {
-  size_t i = 0;
-  while (i < n) {
-    unsigned c = s[i];
-    if (c < 0x80) { i++; continue; }
-    size_t len;
-    unsigned cp, min;
-    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; min = 0x80; }
-    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; min = 0x800; }
-    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; min = 0x10000; }
-    else return false;
-    if (n - i < len) return false;
-    for (size_t k = 1; k < len; k++) {
-      if ((s[i + k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (s[i + k] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += len;
-  }
-  return true;
-}
-
 static bool copy_string(Conv *c, lua_State *L, int idx, Str *out) {
   size_t len;
   const char *s = lua_tolstring(L, idx, &len);
-  if (!utf8_valid((const unsigned char *)s, len))
+  /* Value strings go to JSON as they are; Lua strings are any bytes. */
+  if (!utf8_valid(s, len))
     return conv_fail(c, IEX_E_LUA, "a string that is not valid UTF-8");
   if (len > VALUE_MAX_LEN) return conv_fail(c, IEX_E_LUA, "a string longer than 4 GiB");
   char *p = arena_alloc(c->arena, len ? len : 1);
