@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/strmap.h"
+#include "common/utf8.h"
 #include "common/util.h"
 
 typedef struct Parser {
@@ -43,25 +44,6 @@ static bool fail_at(Parser *ps, uint32_t line, CsvError e, const char *fmt, ...)
   return false;
 }
 #define KIND(k) ((CsvError){.kind = (k)})
-
-/* The length of the valid UTF-8 sequence at p (1 to 4), or 0. */
-static size_t utf8_len(const unsigned char *p, size_t avail) {
-  unsigned c = p[0];
-  if (c < 0x80) return 1;
-  size_t n;
-  uint32_t cp, min;
-  if (c >= 0xC2 && c <= 0xDF) n = 2, cp = c & 0x1F, min = 0x80;
-  else if (c >= 0xE0 && c <= 0xEF) n = 3, cp = c & 0x0F, min = 0x800;
-  else if (c >= 0xF0 && c <= 0xF4) n = 4, cp = c & 0x07, min = 0x10000;
-  else return 0;
-  if (avail < n) return 0;
-  for (size_t k = 1; k < n; k++) {
-    if ((p[k] & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (p[k] & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
 
 /* Consume a line break at p, if there is one; true if there was. */
 static bool eat_newline(Parser *ps) {
@@ -177,13 +159,11 @@ bool csv_parse(Arena *a, const char *name, Str text, const CsvOptions *opt, CsvD
                    o.max_bytes);
   if (text.len >= 3 && memcmp(text.ptr, "\xEF\xBB\xBF", 3) == 0) text.ptr += 3, text.len -= 3;
   /* Valid UTF-8 first, so every field is. */
-  uint32_t line = 1;
-  size_t n;
-  for (size_t i = 0; i < text.len; i += n) {
-    n = utf8_len((const unsigned char *)text.ptr + i, text.len - i);
-    if (!n)
-      return fail_at(&ps, line, KIND(CSV_NOT_UTF8), "the text is not UTF-8 (save the file as UTF-8)");
-    line += text.ptr[i] == '\n';
+  size_t bad = utf8_first_invalid(text.ptr, text.len);
+  if (bad < text.len) {
+    uint32_t line = 1;
+    for (size_t i = 0; i < bad; i++) line += text.ptr[i] == '\n';
+    return fail_at(&ps, line, KIND(CSV_NOT_UTF8), "the text is not UTF-8 (save the file as UTF-8)");
   }
   char *copy = arena_strndup(a, text.ptr, text.len);
   if (!copy) return fail_at(&ps, 0, KIND(CSV_NO_MEMORY), "the memory limit is reached");
