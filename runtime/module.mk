@@ -4,7 +4,8 @@
 # rest). The program is added the way every program is: its main object
 # plus $(LIB), linked with $(call link-program,...), appended to PROGRAMS.
 LIB_SRCS += runtime/status.c runtime/crash.c runtime/clock.c runtime/redact.c \
-            runtime/store.c runtime/store_sqlite.c runtime/store_sqlite_schema.c
+            runtime/store.c runtime/store_sqlite.c runtime/store_sqlite_transfers.c \
+            runtime/store_sqlite_effects.c runtime/store_sqlite_schema.c
 # Values and their JSON form (runtime/value.h, runtime/json_value.h).
 LIB_SRCS += runtime/value.c runtime/json_value.c
 # iex serve and iex import: HTTP server, webhooks, JSON API, poller, backfill.
