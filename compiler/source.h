@@ -78,11 +78,8 @@ LineCol sources_line_col(const Sources *s, uint32_t file_id, uint32_t offset);
 ** trailing '\r'). */
 Str sources_line_text(const Sources *s, uint32_t file_id, uint32_t line);
 
-/* utf8_len() of common/utf8.h under its older name, which
-** tests/unit/test_source.c still checks; new code calls utf8_len(). */
-static inline size_t source_utf8_len(const char *p, size_t avail) { return utf8_len(p, avail); }
-
-/* The number of columns (characters, as defined above) in `len` bytes. */
+/* The number of columns (characters, as the header comment defines them) in
+** `len` bytes. */
 uint32_t source_count_columns(const char *p, size_t len);
 
 /* A span covering `a` through `b` (same file; `b` ends at or after `a`). */

@@ -79,21 +79,6 @@ TEST(empty_file) {
   sources_fini(&s);
 }
 
-TEST(utf8_sequences) {
-  CHECK_EQ_INT(source_utf8_len("a", 1), 1);
-  CHECK_EQ_INT(source_utf8_len("\xc3\xb8", 2), 2);          /* ø */
-  CHECK_EQ_INT(source_utf8_len("\xe2\x86\x92", 3), 3);      /* → */
-  CHECK_EQ_INT(source_utf8_len("\xf0\x9f\x99\x82", 4), 4);  /* 🙂 */
-  CHECK_EQ_INT(source_utf8_len("\xc0\x80", 2), 0);          /* overlong NUL */
-  CHECK_EQ_INT(source_utf8_len("\xe0\x80\xaf", 3), 0);      /* overlong / */
-  CHECK_EQ_INT(source_utf8_len("\xed\xa0\x80", 3), 0);      /* surrogate */
-  CHECK_EQ_INT(source_utf8_len("\xf4\x90\x80\x80", 4), 0);  /* above U+10FFFF */
-  CHECK_EQ_INT(source_utf8_len("\xc3", 1), 0);              /* cut short */
-  CHECK_EQ_INT(source_utf8_len("\xc3\x28", 2), 0);          /* bad continuation */
-  CHECK_EQ_INT(source_utf8_len("\x80", 1), 0);              /* lone continuation */
-  CHECK_EQ_INT(source_utf8_len("", 0), 0);
-}
-
 TEST(many_lines_binary_search) {
   Sources s;
   sources_init(&s);
@@ -138,7 +123,6 @@ int main(void) {
   RUN(invalid_bytes_are_one_column_each);
   RUN(line_text_without_line_break);
   RUN(empty_file);
-  RUN(utf8_sequences);
   RUN(many_lines_binary_search);
   RUN(load_reports_io_errors);
   RUN(span_join_covers_both);
