@@ -25,7 +25,7 @@ LIB_SRCS += runtime/bytecode.c runtime/vm.c
 LIB_SRCS += runtime/preview.c
 # The executor: inbox -> transfers -> runs, effects exactly once, retries,
 # settings, secrets, the ledger target, and the commands on them.
-LIB_SRCS += runtime/executor.c runtime/executor_script.c runtime/effects.c \
+LIB_SRCS += runtime/executor.c runtime/executor_host.c runtime/executor_script.c runtime/effects.c \
             runtime/retry.c runtime/settings.c runtime/secrets.c runtime/ledger.c
 LIB_SRCS += runtime/cmd_common.c runtime/cmd_integration.c runtime/cmd_run.c \
             runtime/cmd_history.c
