@@ -342,6 +342,23 @@ out:
   return status;
 }
 
+/* One line per setting of `vals` (declared by `decl`, in its order): the
+** value, and whether it is the default; `kind` ("built-in" or "") is said
+** in the same parentheses. */
+static void print_setting_values(Value vals, const FlowSetting *decl,
+                                 const char *stored, const char *kind,
+                                 Arena *a) {
+  for (uint32_t i = 0; i < vals.len; i++) {
+    const Field *f = value_field_at(vals, i);
+    bool set = settings_is_set(stored, decl[i].name, a);
+    const char *json = jsonv_encode_arena(f->value, a);
+    printf("    %-28.*s %s", STR_FMT(f->key), json ? json : "?");
+    if (*kind || !set)
+      printf("  (%s%s%s)", kind, *kind && !set ? ", " : "", set ? "" : "default");
+    printf("\n");
+  }
+}
+
 static int integration_show(int argc, char **argv) {
   Store *s = cmd_open_store("integration", &argc, argv);
   if (!s) return 2;
@@ -368,43 +385,22 @@ static int integration_show(int argc, char **argv) {
     printf("  connections:\n");
     cmd_print_json(ig.connections_json, "    ");
     show_health(s, &ig, &a);
+    /* The flow's settings, then the runtime's own (the monthly quota),
+    ** whatever the flow. */
     printf("  settings:\n");
+    const char *stored = NULL;
+    store_settings_get(s, ig.id, &a, &stored, NULL);
+    Value vals;
     if (loaded) {
-      const char *stored = NULL;
-      store_settings_get(s, ig.id, &a, &stored, NULL);
-      Value vals;
       if (settings_values(s, ig.id, flow.info.settings, flow.info.n_settings,
                           &a, &vals, &err) == IEX_OK)
-        for (uint32_t i = 0; i < vals.len; i++) {
-          const Field *f = value_field_at(vals, i);
-          Buf b;
-          buf_init(&b, 0);
-          jsonv_encode(f->value, &b, NULL);
-          printf("    %-28.*s %s%s\n", STR_FMT(f->key), buf_cstr(&b),
-                 settings_is_set(stored, flow.info.settings[i].name, &a)
-                     ? ""
-                     : "  (default)");
-          buf_fini(&b);
-        }
+        print_setting_values(vals, flow.info.settings, stored, "", &a);
       flow_close(&flow);
     }
-    /* The runtime's own settings (the monthly quota), whatever the flow. */
-    const char *stored_all = NULL;
-    store_settings_get(s, ig.id, &a, &stored_all, NULL);
     size_t nb;
     const FlowSetting *builtins = settings_builtins(&nb);
-    Value bvals;
-    if (settings_builtin_values(s, ig.id, &a, &bvals, &err) == IEX_OK)
-      for (uint32_t i = 0; i < bvals.len && i < nb; i++) {
-        const Field *f = value_field_at(bvals, i);
-        Buf b;
-        buf_init(&b, 0);
-        jsonv_encode(f->value, &b, NULL);
-        printf("    %-28.*s %s  (built-in%s)\n", STR_FMT(f->key), buf_cstr(&b),
-               settings_is_set(stored_all, builtins[i].name, &a) ? ""
-                                                                  : ", default");
-        buf_fini(&b);
-      }
+    if (settings_builtin_values(s, ig.id, &a, &vals, &err) == IEX_OK)
+      print_setting_values(vals, builtins, stored, "built-in", &a);
     status = 0;
   }
   arena_fini(&a);
@@ -533,17 +529,15 @@ int cmd_settings(int argc, char **argv) {
       /* A flow's setting of a built-in's name: the built-in is meant. */
       if (!k && setting_builtin(d[i].name)) continue;
       if (argc == 3 && !str_eq_cstr(f->key, argv[2])) continue;
-      Buf b;
-      buf_init(&b, 0);
-      jsonv_encode(f->value, &b, NULL);
+      const char *json = jsonv_encode_arena(f->value, &a);
+      if (!json) json = "?";
       if (argc == 3)
-        printf("%s\n", buf_cstr(&b));
+        printf("%s\n", json);
       else
-        printf("%-28s = %-20s %s%s%s  %s\n", d[i].name, buf_cstr(&b),
+        printf("%-28s = %-20s %s%s%s  %s\n", d[i].name, json,
                setting_type_text(&d[i], &a),
                settings_is_set(stored, d[i].name, &a) ? "" : ", default",
                k ? ", built-in" : "", d[i].doc ? d[i].doc : "");
-      buf_fini(&b);
     }
   }
   status = 0;

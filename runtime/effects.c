@@ -13,16 +13,6 @@ bool effect_counts_usage(Str op) {
   return str_eq_cstr(op, "invoice.create") || str_eq_cstr(op, "order.create");
 }
 
-/* `v` as compact JSON in `a`; NULL when it cannot be encoded. */
-static const char *to_json(Value v, Arena *a) {
-  Buf b;
-  buf_init(&b, 0);
-  const char *out = NULL;
-  if (jsonv_encode(v, &b, NULL)) out = arena_strndup(a, buf_cstr(&b), b.len);
-  buf_fini(&b);
-  return out;
-}
-
 /* The target's id of the record: its field "id" (or "number"), as text. */
 static const char *external_id(Value rec, Arena *a) {
   if (value_kind(rec) != VAL_RECORD) return NULL;
@@ -44,7 +34,7 @@ static const char *external_id(Value rec, Arena *a) {
 static IexStatus finish_done(const EffectCall *ec, int64_t id, Value rec,
                              EffectReport *rep, Err *err) {
   Arena *a = ec->call->arena;
-  const char *json = to_json(rec, a);
+  const char *json = jsonv_encode_arena(rec, a);
   if (!json) json = "null";
   IexStatus rc = store_effect_done(ec->store, id, json, external_id(rec, a),
                                    &rep->counted, err);

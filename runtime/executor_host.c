@@ -20,16 +20,6 @@
 #include "runtime/ledger.h"
 #include "runtime/secrets.h"
 
-/* `v` as JSON text in `a` (pretty for people happens at show time). */
-static const char *json_of(Value v, Arena *a) {
-  Buf b;
-  buf_init(&b, 0);
-  const char *out = NULL;
-  if (jsonv_encode(v, &b, NULL)) out = arena_strndup(a, buf_cstr(&b), b.len);
-  buf_fini(&b);
-  return out;
-}
-
 void executor_add_stage(RunCtx *r, const char *step, StoreStageKind kind,
                         const char *data_json, IexStatus code,
                         const char *message, const char *location) {
@@ -56,7 +46,7 @@ void executor_host_stage(void *ctx, const char *name, Value data) {
     step = name + 7;
     kind = STORE_STAGE_MAPPED;
   }
-  executor_add_stage(r, step, kind, json_of(data, r->a), IEX_OK, NULL,
+  executor_add_stage(r, step, kind, jsonv_encode_arena(data, r->a), IEX_OK, NULL,
             kind == STORE_STAGE_NOTE ? name : NULL);
 }
 
@@ -444,7 +434,7 @@ HostAnswer executor_host_operation(void *ctx, const OpCall *call,
     if (src != IEX_OK) circuit_store_failed(r, src, &serr);
   }
   if (rc == IEX_OK) {
-    executor_add_stage(r, step, STORE_STAGE_RESPONSE, json_of(res, a), IEX_OK, how,
+    executor_add_stage(r, step, STORE_STAGE_RESPONSE, jsonv_encode_arena(res, a), IEX_OK, how,
               NULL);
     *result = res;
     return HOST_DONE;

@@ -365,13 +365,7 @@ IexStatus flow_script_load(Str bytes, const char *origin, Flow *out, Err *err) {
       fs->type = parse_type(a, cstr_of(a, s, "type", "string"), fs);
       fs->doc = cstr_of(a, s, "doc", NULL);
       const Value *d = value_field(s, STR_LIT("default"), NULL);
-      if (d) {
-        Buf b;
-        buf_init(&b, 0);
-        jsonv_encode(*d, &b, NULL);
-        fs->default_json = arena_strndup(a, buf_cstr(&b), b.len);
-        buf_fini(&b);
-      }
+      if (d) fs->default_json = jsonv_encode_arena(*d, a);
     }
     out->info.settings = sc->settings;
   }

@@ -178,13 +178,8 @@ IexStatus flow_vm_load(Str bytes, const char *origin, Flow *out, Err *err) {
       fs->choices = ch;
       fs->n_choices = ps->n_allowed;
     }
-    if (ps->default_k != PROG_NONE) {
-      Buf b;
-      buf_init(&b, 0);
-      jsonv_encode(p->consts[ps->default_k], &b, NULL);
-      fs->default_json = arena_strndup(a, buf_cstr(&b), b.len);
-      buf_fini(&b);
-    }
+    if (ps->default_k != PROG_NONE)
+      fs->default_json = jsonv_encode_arena(p->consts[ps->default_k], a);
   }
   out->info.settings = f->settings;
   out->info.n_settings = p->n_settings;

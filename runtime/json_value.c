@@ -912,6 +912,15 @@ static bool encode(Value v, Buf *out, JsonvError *err, bool pretty) {
 bool jsonv_encode(Value v, Buf *out, JsonvError *err) {
   return encode(v, out, err, false);
 }
+
+const char *jsonv_encode_arena(Value v, Arena *a) {
+  Buf b;
+  buf_init(&b, 0);
+  const char *out = NULL;
+  if (jsonv_encode(v, &b, NULL)) out = arena_strndup(a, buf_cstr(&b), b.len);
+  buf_fini(&b);
+  return out;
+}
 bool jsonv_encode_pretty(Value v, Buf *out, JsonvError *err) {
   return encode(v, out, err, true);
 }

@@ -107,6 +107,9 @@ bool jsonv_decode(Arena *a, Str input, const JsonvOptions *opt, Value *out,
 bool jsonv_encode(Value v, Buf *out, JsonvError *err);
 /* Like jsonv_encode() but indented by two spaces, one member a line. */
 bool jsonv_encode_pretty(Value v, Buf *out, JsonvError *err);
+/* `v` as compact JSON text in `a` (NUL-terminated); NULL when it cannot
+** be encoded (see jsonv_encode). */
+const char *jsonv_encode_arena(Value v, Arena *a);
 
 /* ---- JSON Lines (one record per line, e.g. iex --input orders.jsonl) ---- */
 

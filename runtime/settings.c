@@ -70,13 +70,7 @@ const FlowSetting *setting_find(const FlowSetting *decl, size_t n,
 
 /* `text` as a JSON string literal, in `a`. */
 static const char *quoted_json(const char *text, Arena *a) {
-  Value v = value_string(text, strlen(text));
-  Buf b;
-  buf_init(&b, 0);
-  const char *out = NULL;
-  if (jsonv_encode(v, &b, NULL)) out = arena_strndup(a, buf_cstr(&b), b.len);
-  buf_fini(&b);
-  return out;
+  return jsonv_encode_arena(value_string(text, strlen(text)), a);
 }
 
 IexStatus setting_parse(const FlowSetting *s, const char *text, Arena *a,
