@@ -11,6 +11,7 @@
 
 #include "common/buf.h"
 #include "common/datetime.h"
+#include "common/strmap.h"
 #include "connectors/http.h"
 #include "connectors/rec.h"
 #include "runtime/clock.h"
@@ -105,10 +106,14 @@ typedef struct Target {
   bool economic;
   Value years;            /* e-conomic accounting years, or null */
   Value zones;            /* e-conomic VAT zones, or null */
-  const char **skus;      /* checked SKUs and whether each exists */
-  bool *has;
-  size_t n_skus, cap_skus;
+  StrMap checked;         /* SKU -> &product_present or &product_missing */
+  Arena *arena;           /* the import's: the keys of `checked` outlive a page */
 } Target;
+
+/* Markers of Target.checked: each SKU is asked for once per import. */
+static const char product_present, product_missing;
+
+static void checked_fini(void *map) { strmap_fini(map); }
 
 static IexStatus target_get(const Target *t, Arena *a, const char *path, Value *out,
                             long *status, Err *err) {
@@ -136,11 +141,11 @@ static IexStatus target_load(Target *t, Arena *a, Err *err) {
 
 static IexStatus target_has_product(Target *t, Arena *a, const char *sku, bool *has,
                                     Err *err) {
-  for (size_t i = 0; i < t->n_skus; i++)
-    if (strcmp(t->skus[i], sku) == 0) {
-      *has = t->has[i];
-      return IEX_OK;
-    }
+  const void *known = strmap_get(&t->checked, str_from_cstr(sku));
+  if (known) {
+    *has = known == &product_present;
+    return IEX_OK;
+  }
   long st = 0;
   Value v;
   Err e;
@@ -152,19 +157,8 @@ static IexStatus target_has_product(Target *t, Arena *a, const char *sku, bool *
     return rc;
   }
   *has = rc == IEX_OK;
-  if (t->n_skus == t->cap_skus) {
-    t->cap_skus = t->cap_skus ? 2 * t->cap_skus : 32;
-    const char **ns = arena_alloc(a, t->cap_skus * sizeof *ns);
-    bool *nh = arena_alloc(a, t->cap_skus * sizeof *nh);
-    if (t->n_skus) {
-      memcpy(ns, t->skus, t->n_skus * sizeof *ns);
-      memcpy(nh, t->has, t->n_skus * sizeof *nh);
-    }
-    t->skus = ns;
-    t->has = nh;
-  }
-  t->skus[t->n_skus] = arena_printf(a, "%s", sku);
-  t->has[t->n_skus++] = *has;
+  strmap_put(&t->checked, arena_str(t->arena, str_from_cstr(sku)),
+             (void *)(*has ? &product_present : &product_missing));
   return IEX_OK;
 }
 
@@ -306,7 +300,9 @@ IexStatus import_run(const ImportOptions *o, Store *s, ImportSummary *sum, Err *
   }
   json_decref(root);
   Connection sconn, tconn;
-  Target target = {.years = value_null(), .zones = value_null()};
+  Target target = {.years = value_null(), .zones = value_null(), .arena = &a};
+  strmap_init(&target.checked);
+  arena_on_free(&a, checked_fini, &target.checked);
   if (!src) rc = err_set(err, IEX_E_INVALID, "%s has no connection iex can list orders from",
                          it.name);
   if (rc == IEX_OK)

@@ -483,6 +483,41 @@ def import_dry_run_and_resume():
         assert len(inbox(store)) == len(lines)
 
 
+@case
+def import_dry_run_over_several_pages():
+    """A dry run over more orders than one page (Shopify lists 250) asks
+    e-conomic once per SKU and remembers the answers across pages."""
+    sys.path.insert(0, os.path.join(ROOT, "tests/emulators"))
+    from client import Emulator
+    with Emulator("shopify", seed=6, config={"orders": 0}) as shop, \
+            Emulator("economic", seed=6) as eco:
+        d = scratch_dir("iex-import-")
+        store = os.path.join(d, "iex.db")
+        conns = json.dumps({
+            "shop": {"system": "shopify", "base_url": shop.url + "/admin/api/2023-10",
+                     "access_token": "env:TEST_SHOP_TOKEN"},
+            "books": {"system": "economic", "base_url": eco.url,
+                      "app_secret_token": "env:TEST_ECO_APP",
+                      "agreement_grant_token": "env:TEST_ECO_GRANT"}})
+        tool("add-integration", store, "shop-to-books", conns)
+        skus = ["KAFFE-ESP-500", "KAFFE-NY-2026", "TE-GRON-100"]  # the second is not in e-conomic
+        for i in range(260):
+            shop.create_order({"customer": {"email": "page%d@example.dk" % i,
+                                             "first_name": "Side", "last_name": "Kunde %d" % i},
+                               "lines": [{"sku": skus[i % 3], "quantity": 1, "price": "149.00",
+                                          "title": "Kaffe %s" % skus[i % 3]}]})
+        seq0 = max([r["seq"] for r in eco.requests()] or [0])
+        since = (datetime.now(timezone.utc) - timedelta(days=30)).strftime("%Y-%m-%d")
+        r = run_import(store, "--since", since, "--dry-run")
+        assert r.returncode == 0, r.stderr
+        lines = [l for l in r.stdout.splitlines() if l.startswith("  #")]
+        assert len(lines) == 260, r.stdout[-2000:]
+        missing = [l for l in lines if "product KAFFE-NY-2026 is missing" in l]
+        assert len(missing) == 87, len(missing)
+        asked = [q for q in eco.requests() if q["seq"] > seq0 and q["path"].startswith("/products/")]
+        assert len(asked) == 3, [q["path"] for q in asked]
+
+
 def run_cases(only):
     for fn in results:
         if only and fn.__name__ not in only:
