@@ -1,6 +1,7 @@
 /*
 ** Helpers of the runtime's commands (runtime/cmd_common.h).
 */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,4 +117,39 @@ void cmd_print_json(const char *json, const char *indent) {
   }
   buf_fini(&b);
   arena_fini(&a);
+}
+
+/* The transfer named by `text`: its id, or a display key / source id that
+** names exactly one transfer ("#1001", "1001"). */
+bool cmd_resolve_transfer(Store *s, const char *command, const char *text,
+                          int64_t *id) {
+  bool digits = *text != '\0';
+  for (const char *p = text; *p; p++) digits = digits && isdigit((unsigned char)*p);
+  Arena a;
+  arena_init(&a);
+  Err err;
+  err_init(&err);
+  bool ok = false;
+  StoreTransfer t;
+  if (digits && store_transfer_get(s, strtoll(text, NULL, 10), &a, &t, &err) == IEX_OK) {
+    *id = t.id;
+    ok = true;
+  } else {
+    StoreLogFilter f = {.status = STORE_RUN_ANY, .key = text, .limit = 2};
+    StoreTransfer *items;
+    size_t n = 0;
+    if (store_log(s, &f, &a, &items, &n, &err) != IEX_OK)
+      fprintf(stderr, "iex %s: %s\n", command, err_text(&err));
+    else if (n == 0)
+      fprintf(stderr, "iex %s: no transfer `%s` (see `iex log`)\n", command, text);
+    else if (n > 1)
+      fprintf(stderr, "iex %s: `%s` names several transfers; give its id "
+                      "(see `iex log --order %s`)\n", command, text, text);
+    else {
+      *id = items[0].id;
+      ok = true;
+    }
+  }
+  arena_fini(&a);
+  return ok;
 }

@@ -33,6 +33,12 @@ Store *cmd_open_store(const char *command, int *argc, char **argv);
 bool cmd_find_integration(Store *s, const char *command, const char *name,
                      Arena *a, StoreIntegration *out);
 
+/* The transfer named by `text`: its id, or a display key / source id that
+** names exactly one transfer ("#1001", "1001"). Prints why not (none, or
+** several: give the id) and returns false. */
+bool cmd_resolve_transfer(Store *s, const char *command, const char *text,
+                          int64_t *id);
+
 /* Parse "2024-05-01" or "2024-05-01T10:00:00Z" as UTC microseconds. */
 bool cmd_parse_time(const char *text, int64_t *out_us);
 

@@ -195,23 +195,20 @@ int cmd_show(int argc, char **argv) {
     store_close(s);
     return cli_usage_error("show", "give one transfer id");
   }
-  char *end;
-  long long id = strtoll(argv[1], &end, 10);
+  int64_t id = 0;
   Arena a;
   arena_init(&a);
   StoreTransferDetail d;
   Err err;
   err_init(&err);
   int rc = 0;
-  if (*end || id <= 0) {
-    /* A key: find it through the log. */
-    StoreLogFilter f = {.status = STORE_RUN_ANY, .key = argv[1], .limit = 2};
-    StoreTransfer *items;
-    size_t n = 0;
-    if (store_log(s, &f, &a, &items, &n, &err) == IEX_OK && n == 1) id = items[0].id;
+  if (!cmd_resolve_transfer(s, "show", argv[1], &id)) {
+    arena_fini(&a);
+    store_close(s);
+    return 1;
   }
-  if (id <= 0 || store_transfer_show(s, id, &a, &d, &err) != IEX_OK) {
-    fprintf(stderr, "iex show: no transfer `%s` (see `iex log`)\n", argv[1]);
+  if (store_transfer_show(s, id, &a, &d, &err) != IEX_OK) {
+    fprintf(stderr, "iex show: transfer %lld: %s\n", (long long)id, err_text(&err));
     arena_fini(&a);
     store_close(s);
     return 1;

@@ -2,7 +2,6 @@
 ** `iex run`, `iex retry`, `iex replay`: making transfers happen from the
 ** command line, once, without a server.
 */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,41 +11,6 @@
 #include "runtime/cmd_common.h"
 #include "runtime/executor.h"
 #include "runtime/json_value.h"
-
-/* The transfer named by `text`: its id, or a display key / source id that
-** names exactly one transfer ("#1001", "1001"). */
-static bool resolve_transfer(Store *s, const char *command, const char *text,
-                             int64_t *id) {
-  bool digits = *text != '\0';
-  for (const char *p = text; *p; p++) digits = digits && isdigit((unsigned char)*p);
-  Arena a;
-  arena_init(&a);
-  Err err;
-  err_init(&err);
-  bool ok = false;
-  StoreTransfer t;
-  if (digits && store_transfer_get(s, strtoll(text, NULL, 10), &a, &t, &err) == IEX_OK) {
-    *id = t.id;
-    ok = true;
-  } else {
-    StoreLogFilter f = {.status = STORE_RUN_ANY, .key = text, .limit = 2};
-    StoreTransfer *items;
-    size_t n = 0;
-    if (store_log(s, &f, &a, &items, &n, &err) != IEX_OK)
-      fprintf(stderr, "iex %s: %s\n", command, err_text(&err));
-    else if (n == 0)
-      fprintf(stderr, "iex %s: no transfer `%s` (see `iex log`)\n", command, text);
-    else if (n > 1)
-      fprintf(stderr, "iex %s: `%s` names several transfers; give its id "
-                      "(see `iex log --order %s`)\n", command, text, text);
-    else {
-      *id = items[0].id;
-      ok = true;
-    }
-  }
-  arena_fini(&a);
-  return ok;
-}
 
 static void print_stats(const ExecutorStats *st) {
   printf("%zu new revisions, %zu unchanged; %zu runs: %zu done, %zu skipped, "
@@ -174,7 +138,7 @@ int cmd_retry(int argc, char **argv) {
     }
   } else {
     int64_t id;
-    if (!resolve_transfer(s, "retry", argv[1], &id)) {
+    if (!cmd_resolve_transfer(s, "retry", argv[1], &id)) {
       status = 1;
     } else if (executor_retry(x, id, "retry", &err) != IEX_OK) {
       fprintf(stderr, "iex retry: %s\n", err_text(&err));
@@ -219,7 +183,7 @@ int cmd_replay(int argc, char **argv) {
   Err err;
   err_init(&err);
   Executor *x = executor_new(s, NULL);
-  if (!resolve_transfer(s, "replay", argv[1], &id)) {
+  if (!cmd_resolve_transfer(s, "replay", argv[1], &id)) {
     status = 1;
   } else if (!(bytes = read_file(flow_path, 64 << 20, &len, why, sizeof why))) {
     fprintf(stderr, "iex replay: cannot read %s: %s\n", flow_path, why);
