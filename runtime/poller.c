@@ -31,10 +31,6 @@ static void note(Poller *p, const char *fmt, ...) {
   fflush(f);
 }
 
-static bool is_reference(const char *s) {
-  return strncmp(s, "env:", 4) == 0 || strncmp(s, "file:", 5) == 0;
-}
-
 static void wipe_secret(void *value) { secret_wipe(value, strlen(value)); }
 
 /* Connection.pace of a source connection with `rate_per_second`. */
@@ -83,7 +79,7 @@ IexStatus poller_connection(const char *connections_json, const char *alias,
   json_t *scopes[2] = {c, json_is_object(nested) ? nested : NULL};
   for (int sc = 0; sc < 2 && scopes[sc] && rc == IEX_OK; sc++) {
     json_object_foreach(scopes[sc], key, v) {
-    if (!json_is_string(v) || !is_reference(json_string_value(v))) continue;
+    if (!json_is_string(v) || !secret_is_reference(json_string_value(v))) continue;
     char secret[2048];
     rc = secret_resolve(json_string_value(v), secret, sizeof secret, err);
     if (rc != IEX_OK) {
