@@ -451,9 +451,9 @@ static IexStatus invoice_find(const Connection *k, const OpCall *c, Value *resul
                  "transferred?", ref);
 }
 
-/* The booked invoice `guid` (a parameter), or a clear failure. */
-static IexStatus booked_invoice(const Connection *k, const OpCall *c, const char *param,
-                                const char **guid, Value *doc, Err *err) {
+/* The invoice `guid` (a parameter), or a clear failure. */
+static IexStatus read_invoice(const Connection *k, const OpCall *c, const char *param,
+                              const char **guid, Value *doc, Err *err) {
   Arena *a = c->arena;
   *guid = param_text(c, param);
   if (!*guid || !**guid) return err_set(err, IEX_E_INVALID, "%.*s needs `%s` (an invoice guid)",
@@ -466,10 +466,17 @@ static IexStatus booked_invoice(const Connection *k, const OpCall *c, const char
     return rc;
   }
   *doc = ans.json;
-  if (is_draft(a, *doc))
+  return IEX_OK;
+}
+
+/* The booked invoice `guid` (a parameter), or a clear failure. */
+static IexStatus booked_invoice(const Connection *k, const OpCall *c, const char *param,
+                                const char **guid, Value *doc, Err *err) {
+  IexStatus rc = read_invoice(k, c, param, guid, doc, err);
+  if (rc == IEX_OK && is_draft(c->arena, *doc))
     return err_set(err, IEX_E_VALIDATION, "Dinero invoice %s is still a draft; book it first",
                    *guid);
-  return IEX_OK;
+  return rc;
 }
 
 static IexStatus credit_note_create(const Connection *k, const OpCall *c, Value *result,
@@ -541,13 +548,11 @@ static IexStatus send_email(const Connection *k, const OpCall *c, Value *result,
   Arena *a = c->arena;
   const char *guid;
   Value inv;
-  IexStatus rc = booked_invoice(k, c, "invoice", &guid, &inv, err);
-  if (rc != IEX_OK) {
-    if (err && strstr(err->message, "still a draft"))
-      err_set(err, IEX_E_VALIDATION, "Dinero cannot e-mail invoice %s: it is a draft; send "
-              "e-mails only with mode booked", guid);
-    return rc;
-  }
+  IexStatus rc = read_invoice(k, c, "invoice", &guid, &inv, err);
+  if (rc != IEX_OK) return rc;
+  if (is_draft(a, inv))
+    return err_set(err, IEX_E_VALIDATION, "Dinero cannot e-mail invoice %s: it is a draft; send "
+                   "e-mails only with mode booked", guid);
   HttpAnswer ans;
   const char *path = arena_printf(a, "/invoices/%s", guid);
   rc = post_stamped(k, a, path, "email", rec_drop_nulls(a, c->input), "the invoice e-mail", &ans, err);
