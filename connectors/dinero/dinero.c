@@ -263,15 +263,17 @@ static const char *fmt_dec(Arena *a, Decimal d) {
 }
 
 /* POST `path` {timestamp} with the document's current timestamp; a stale
-** timestamp (409: changed since it was read) is read again once. */
-static IexStatus post_stamped(const Connection *k, Arena *a, const char *doc_path,
+** timestamp (409: changed since it was read) is read again once. `doc` is
+** what the caller last read or wrote of the document (a GET, or a write's
+** {Guid, TimeStamp} answer); without a TimeStamp it is read first. */
+static IexStatus post_stamped(const Connection *k, Arena *a, const char *doc_path, Value doc,
                               const char *action, Value extra, const char *what, HttpAnswer *ans,
                               Err *err) {
   IexStatus rc = IEX_OK;
   for (int attempt = 0; attempt < 2; attempt++) {
-    Value doc;
-    rc = get_doc(k, a, doc_path, what, &doc, err);
-    if (rc != IEX_OK) return rc;
+    if ((attempt > 0 || rec_geti(doc, "TimeStamp").kind == VAL_NULL) &&
+        (rc = get_doc(k, a, doc_path, what, &doc, err)) != IEX_OK)
+      return rc;
     Value body = rec_set(a, extra, "timestamp", rec_geti(doc, "TimeStamp"));
     rc = send(k, a, "POST", arena_printf(a, "%s/%s", doc_path, action), body, what, ans, err);
     if (rc == IEX_OK || ans->status != 409) return rc;
@@ -375,6 +377,7 @@ static IexStatus create_doc(const Connection *k, const OpCall *c, Value body,
   /* Create, or replace the draft an earlier attempt left. */
   HttpAnswer ans;
   const char *guid;
+  Value stamped; /* the document's current TimeStamp, for booking */
   if (old.kind != VAL_NULL && !credit) {
     guid = rec_text(a, rec_geti(old, "Guid"));
     rc = IEX_OK;
@@ -387,12 +390,15 @@ static IexStatus create_doc(const Connection *k, const OpCall *c, Value body,
       if (rc == IEX_OK || ans.status != 409) break;
     }
     if (rc != IEX_OK) return rc;
+    stamped = ans.json;
   } else if (old.kind != VAL_NULL) {
     guid = rec_text(a, rec_geti(old, "Guid"));
+    stamped = old;
   } else {
     rc = send(k, a, "POST", coll, body, what, &ans, err);
     if (rc != IEX_OK) return rc;
     guid = rec_text(a, rec_geti(ans.json, "Guid"));
+    stamped = ans.json;
   }
   if (!guid) return err_set(err, IEX_E_HTTP_4XX, "Dinero created %s but sent no Guid", what);
   const char *doc_path = arena_printf(a, "%s/%s", coll, guid);
@@ -400,7 +406,7 @@ static IexStatus create_doc(const Connection *k, const OpCall *c, Value body,
     return err_set(err, IEX_E_VALIDATION, "Error in totals validation: %s; %s %s was kept as a "
                    "draft", why, credit ? "credit note" : "invoice", guid);
   if (param_is(c, "mode", "booked")) {
-    rc = post_stamped(k, a, doc_path, "book", rec_make(a, NULL), what, &ans, err);
+    rc = post_stamped(k, a, doc_path, stamped, "book", rec_make(a, NULL), what, &ans, err);
     if (rc != IEX_OK) return rc;
   }
   Value doc;
@@ -535,8 +541,8 @@ static IexStatus payment_create(const Connection *k, const OpCall *c, Value *res
   Value body = rec_set(a, rec_drop(a, rec_drop_nulls(a, c->input), "guid"), "externalReference",
                        rec_str(a, ref));
   HttpAnswer ans;
-  rc = post_stamped(k, a, arena_printf(a, "/invoices/%s", guid), "payments", body, "the payment",
-                    &ans, err);
+  rc = post_stamped(k, a, arena_printf(a, "/invoices/%s", guid), inv, "payments", body,
+                    "the payment", &ans, err);
   if (rc != IEX_OK) return rc;
   rc = payment_lookup(k, a, guid, ref, &found, result, err);
   if (rc == IEX_OK && !found)
@@ -555,7 +561,8 @@ static IexStatus send_email(const Connection *k, const OpCall *c, Value *result,
                    "e-mails only with mode booked", guid);
   HttpAnswer ans;
   const char *path = arena_printf(a, "/invoices/%s", guid);
-  rc = post_stamped(k, a, path, "email", rec_drop_nulls(a, c->input), "the invoice e-mail", &ans, err);
+  rc = post_stamped(k, a, path, inv, "email", rec_drop_nulls(a, c->input), "the invoice e-mail",
+                    &ans, err);
   if (rc != IEX_OK) return rc;
   Value doc;
   rc = get_doc(k, a, path, "the invoice", &doc, err);
