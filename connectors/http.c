@@ -909,6 +909,27 @@ const char *http_next_url(HttpStyle style, Arena *a, const char *url,
   return NULL;
 }
 
+IexStatus http_get_all(const Connection *conn, Arena *a, HttpStyle style, const char *path,
+                       const char *what, Value *out, Err *err) {
+  static const char *const size_param[] = {
+    [HTTP_STYLE_SHOPIFY] = "limit", [HTTP_STYLE_WOOCOMMERCE] = "per_page",
+    [HTTP_STYLE_ECONOMIC] = "pagesize", [HTTP_STYLE_DINERO] = "page=0&pageSize"};
+  *out = value_list(NULL, 0);
+  const char *url = arena_printf(a, "%s%s%s=%d", path, strchr(path, '?') ? "&" : "?",
+                                 size_param[style], http_page_size(conn, style));
+  for (int pages = 0; url && pages < 1000; pages++) {
+    HttpRequest req = {.style = style, .method = "GET", .url = url, .body = value_null(),
+                       .what = what};
+    HttpAnswer ans;
+    IexStatus rc = http_call(conn, a, &req, &ans, err);
+    if (rc != IEX_OK) return rc;
+    Value items = http_page_items(style, &ans);
+    for (uint32_t i = 0; i < items.len; i++) *out = rec_append(a, *out, items.as.items[i]);
+    url = http_next_url(style, a, url, &ans);
+  }
+  return IEX_OK;
+}
+
 const char *http_query_param(Arena *a, const char *url, const char *name) {
   const char *q = strchr(url, '?');
   if (!q) return NULL;

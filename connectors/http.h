@@ -140,6 +140,15 @@ const char *http_next_url(HttpStyle style, Arena *a, const char *url,
 ** 1000). */
 int http_page_size(const Connection *conn, HttpStyle style);
 
+/* Every record of the listing at `path` (absolute, or after base_url; it
+** may carry a query of its own), page after page with this style's
+** page-size parameter at http_page_size() (e-conomic `pagesize`, Dinero
+** `page=0&pageSize`, Shopify `limit`, WooCommerce `per_page`), into one
+** list in `a`. `what` names the listing in messages ("the customer
+** search"). Stops after 1000 pages. */
+IexStatus http_get_all(const Connection *conn, Arena *a, HttpStyle style, const char *path,
+                       const char *what, Value *out, Err *err);
+
 /* The value of query parameter `name` in `url`, decoded, in `a`; NULL when
 ** absent. (Shopify's page_info cursor.) */
 const char *http_query_param(Arena *a, const char *url, const char *name);

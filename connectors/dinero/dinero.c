@@ -74,25 +74,6 @@ static const char *eq_filter(Arena *a, const char *field, const char *value) {
   return out;
 }
 
-/* Every record of a listing, page after page. */
-static IexStatus collect_all(const Connection *k, Arena *a, const char *path, const char *what,
-                             Value *out, Err *err) {
-  *out = value_list(NULL, 0);
-  const char *url = arena_printf(a, "%s%spage=0&pageSize=%d", path, strchr(path, '?') ? "&" : "?",
-                                 http_page_size(k, STYLE));
-  for (int pages = 0; url && pages < 1000; pages++) {
-    HttpAnswer ans;
-    IexStatus rc = send(k, a, "GET", url, value_null(), what, &ans, err);
-    if (rc != IEX_OK) return rc;
-    Value items = http_page_items(STYLE, &ans);
-    for (uint32_t i = 0; i < items.len; i++) *out = rec_append(a, *out, items.as.items[i]);
-    const char *next = http_next_url(STYLE, a, url, &ans);
-    /* A relative path stays relative to base_url. */
-    url = next;
-  }
-  return IEX_OK;
-}
-
 static IexStatus get_doc(const Connection *k, Arena *a, const char *path, const char *what,
                          Value *out, Err *err) {
   HttpAnswer ans;
@@ -133,9 +114,9 @@ static IexStatus match_contact(const Connection *k, const OpCall *c, Value m, bo
   if (!v || !*v)
     return err_set(err, IEX_E_VALIDATION, "match by %s needs the mapping's %s", by, fields[i][1]);
   Value all;
-  IexStatus rc = collect_all(k, a, arena_printf(a, "/contacts?fields=%s&queryFilter=%s",
-                                                CONTACT_FIELDS, eq_filter(a, fields[i][2], v)),
-                             "the contact search", &all, err);
+  const char *path = arena_printf(a, "/contacts?fields=%s&queryFilter=%s", CONTACT_FIELDS,
+                                  eq_filter(a, fields[i][2], v));
+  IexStatus rc = http_get_all(k, a, STYLE, path, "the contact search", &all, err);
   if (rc != IEX_OK) return rc;
   /* Oldest first in Dinero's order; deleted contacts are never matched. */
   for (uint32_t j = 0; j < all.len; j++) {
@@ -220,9 +201,9 @@ static IexStatus contact_create_find(const Connection *k, const OpCall *c, bool 
   if (!v || !*v) { field = "Email"; v = rec_text(a, rec_get(c->input, "email")); }
   if (!v || !*v) return IEX_OK;
   Value all;
-  IexStatus rc = collect_all(k, a, arena_printf(a, "/contacts?fields=%s&queryFilter=%s",
-                                                CONTACT_FIELDS, eq_filter(a, field, v)),
-                             "the contact search", &all, err);
+  const char *path = arena_printf(a, "/contacts?fields=%s&queryFilter=%s", CONTACT_FIELDS,
+                                  eq_filter(a, field, v));
+  IexStatus rc = http_get_all(k, a, STYLE, path, "the contact search", &all, err);
   if (rc == IEX_OK && all.len) { *found = true; *result = camel(a, all.as.items[all.len - 1]); }
   return rc;
 }
@@ -236,10 +217,10 @@ static IexStatus find_doc(const Connection *k, Arena *a, bool credit, const char
   *out = value_null();
   const char *coll = credit ? "/sales/creditnotes" : "/invoices";
   Value all;
-  IexStatus rc = collect_all(k, a, arena_printf(a, "%s?fields=Guid,Status,ExternalReference&"
-                                                "queryFilter=%s", coll,
-                                                eq_filter(a, "ExternalReference", ref)),
-                             credit ? "the credit note search" : "the invoice search", &all, err);
+  const char *path = arena_printf(a, "%s?fields=Guid,Status,ExternalReference&queryFilter=%s",
+                                  coll, eq_filter(a, "ExternalReference", ref));
+  IexStatus rc = http_get_all(k, a, STYLE, path,
+                              credit ? "the credit note search" : "the invoice search", &all, err);
   if (rc != IEX_OK || all.len == 0) return rc;
   Value pick = all.as.items[0];
   for (uint32_t i = 0; i < all.len; i++) {

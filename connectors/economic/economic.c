@@ -95,23 +95,6 @@ static const char *filter_value(Arena *a, const char *s) {
   return out;
 }
 
-/* Every record of a collection, following nextPage. */
-static IexStatus collect_all(const Connection *k, Arena *a, const char *path, const char *what,
-                             Value *out, Err *err) {
-  *out = value_list(NULL, 0);
-  const char *url = arena_printf(a, "%s%spagesize=%d", path, strchr(path, '?') ? "&" : "?",
-                                 http_page_size(k, STYLE));
-  for (int pages = 0; url && pages < 1000; pages++) {
-    HttpAnswer ans;
-    IexStatus rc = send(k, a, "GET", url, value_null(), what, &ans, err);
-    if (rc != IEX_OK) return rc;
-    Value items = http_page_items(STYLE, &ans);
-    for (uint32_t i = 0; i < items.len; i++) *out = rec_append(a, *out, items.as.items[i]);
-    url = http_next_url(STYLE, a, url, &ans);
-  }
-  return IEX_OK;
-}
-
 /* ---- Parameters --------------------------------------------------------------- */
 
 static const char *param_text(const OpCall *c, const char *name) {
@@ -183,8 +166,8 @@ static IexStatus match_customer(const Connection *k, const OpCall *c, Value m, b
     return err_set(err, IEX_E_INVALID, "unknown customer match '%s'", by);
   }
   Value all;
-  IexStatus rc = collect_all(k, a, arena_printf(a, "/customers?filter=%s", filter),
-                             "the customer search", &all, err);
+  IexStatus rc = http_get_all(k, a, STYLE, arena_printf(a, "/customers?filter=%s", filter),
+                              "the customer search", &all, err);
   if (rc != IEX_OK) return rc;
   int64_t best = 0;
   for (uint32_t i = 0; i < all.len; i++) {
@@ -287,9 +270,8 @@ static IexStatus customer_create_find(const Connection *k, const OpCall *c, bool
   const char *email = rec_text(a, rec_get(c->input, "email"));
   if (!email || !*email) return IEX_OK;
   Value all;
-  IexStatus rc = collect_all(k, a, arena_printf(a, "/customers?filter=email$eq:%s",
-                                                filter_value(a, email)),
-                             "the customer search", &all, err);
+  const char *path = arena_printf(a, "/customers?filter=email$eq:%s", filter_value(a, email));
+  IexStatus rc = http_get_all(k, a, STYLE, path, "the customer search", &all, err);
   if (rc == IEX_OK && all.len > 0) { *found = true; *result = all.as.items[all.len - 1]; }
   return rc;
 }
@@ -374,12 +356,12 @@ static IexStatus find_by_reference(const Connection *k, Arena *a, const char *re
   *booked = *draft = value_null();
   const char *f = arena_printf(a, "?filter=references.other$eq:%s", filter_value(a, ref));
   Value all;
-  IexStatus rc = collect_all(k, a, arena_printf(a, "/invoices/booked%s", f),
-                             "the search for booked invoices", &all, err);
+  IexStatus rc = http_get_all(k, a, STYLE, arena_printf(a, "/invoices/booked%s", f),
+                              "the search for booked invoices", &all, err);
   if (rc != IEX_OK) return rc;
   if (all.len) { *booked = all.as.items[all.len - 1]; return IEX_OK; }
-  rc = collect_all(k, a, arena_printf(a, "/invoices/drafts%s", f),
-                   "the search for draft invoices", &all, err);
+  rc = http_get_all(k, a, STYLE, arena_printf(a, "/invoices/drafts%s", f),
+                    "the search for draft invoices", &all, err);
   if (rc == IEX_OK && all.len) *draft = all.as.items[all.len - 1];
   return rc;
 }
@@ -800,8 +782,8 @@ static IexStatus payment_find(const Connection *k, const OpCall *c, bool *found,
   *found = false;
   if (!rec_int(rec_get(c->params, "journal"), &j) || !ref) return IEX_OK;
   Value all;
-  IexStatus rc = collect_all(k, a, arena_printf(a, "/journals/%lld/vouchers", (long long)j),
-                             "the journal's vouchers", &all, err);
+  const char *path = arena_printf(a, "/journals/%lld/vouchers", (long long)j);
+  IexStatus rc = http_get_all(k, a, STYLE, path, "the journal's vouchers", &all, err);
   if (rc != IEX_OK) return rc;
   size_t rl = strlen(ref);
   for (uint32_t i = 0; i < all.len; i++) {
