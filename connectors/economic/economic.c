@@ -562,6 +562,20 @@ static bool amount_diff(Value doc, const char *field, Decimal want, Decimal *dif
   return decimal_sub(want, got, diff) == DECIMAL_OK;
 }
 
+/* "Error in totals validation": the draft's `field` (`label` in the
+** message) is `d` short of the shop's `want`, beyond `threshold`. */
+static IexStatus totals_differ(Arena *a, Value doc, const char *field, const char *label,
+                               Decimal want, Decimal d, Decimal threshold, const char *cur,
+                               int64_t dn, Err *err) {
+  Decimal got = decimal_zero();
+  rec_decimal(rec_get(doc, field), &got);
+  return err_set(err, IEX_E_VALIDATION,
+                 "Error in totals validation: e-conomic's %s %s %s differs from the shop's %s "
+                 "by %s (threshold %s); draft %lld was kept",
+                 label, fmt_dec(a, got), cur, fmt_dec(a, want), fmt_dec(a, decimal_neg(d)),
+                 fmt_dec(a, threshold), (long long)dn);
+}
+
 /* The whole of invoice.create and credit_note.create after the draft is
 ** built: look for an earlier attempt, check, send, check totals, book.
 ** `limit` > 0: a credit note may credit at most that gross amount. */
@@ -648,26 +662,12 @@ static IexStatus create_invoice(const Connection *k, const OpCall *c, Value draf
       doc = ans.json;
       amount_diff(doc, "grossAmount", want, &d);
     }
-    if (decimal_sign(d) != 0) {
-      Decimal got = decimal_zero();
-      rec_decimal(rec_get(doc, "grossAmount"), &got);
-      return err_set(err, IEX_E_VALIDATION,
-                     "Error in totals validation: e-conomic's total %s %s differs from the "
-                     "shop's %s by %s (threshold %s); draft %lld was kept",
-                     fmt_dec(a, got), cur, fmt_dec(a, want), fmt_dec(a, decimal_neg(d)),
-                     fmt_dec(a, threshold), (long long)dn);
-    }
+    if (decimal_sign(d) != 0)
+      return totals_differ(a, doc, "grossAmount", "total", want, d, threshold, cur, dn, err);
   }
   if (param_decimal(c, "expected_vat", &want) && amount_diff(doc, "vatAmount", want, &d) &&
-      decimal_cmp(decimal_abs(d), threshold) > 0) {
-    Decimal got = decimal_zero();
-    rec_decimal(rec_get(doc, "vatAmount"), &got);
-    return err_set(err, IEX_E_VALIDATION,
-                   "Error in totals validation: e-conomic's VAT %s %s differs from the shop's "
-                   "%s by %s (threshold %s); draft %lld was kept",
-                   fmt_dec(a, got), cur, fmt_dec(a, want), fmt_dec(a, decimal_neg(d)),
-                   fmt_dec(a, threshold), (long long)dn);
-  }
+      decimal_cmp(decimal_abs(d), threshold) > 0)
+    return totals_differ(a, doc, "vatAmount", "VAT", want, d, threshold, cur, dn, err);
   if (credit) {
     Decimal gross = decimal_zero();
     rec_decimal(rec_get(doc, "grossAmount"), &gross);
