@@ -84,6 +84,19 @@ static IexStatus get_doc(const Connection *k, Arena *a, const char *path, const 
 
 /* ---- Contacts ------------------------------------------------------------------ */
 
+/* A contact match other than shared: {by, the mapping's field, Dinero's
+** field to filter on}, or NULL for an unknown `by`. */
+static const char *const *match_field(const char *by) {
+  static const char *const fields[][3] = {{"email", "email", "Email"},
+                                          {"phone", "phone", "Phone"},
+                                          {"vat_number", "vatNumber", "VatNumber"},
+                                          {"external_reference", "externalReference",
+                                           "ExternalReference"}};
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+    if (strcmp(fields[i][0], by) == 0) return fields[i];
+  return NULL;
+}
+
 static IexStatus match_contact(const Connection *k, const OpCall *c, Value m, bool *found,
                                Value *out, Err *err) {
   Arena *a = c->arena;
@@ -102,20 +115,14 @@ static IexStatus match_contact(const Connection *k, const OpCall *c, Value m, bo
     if (err) *err = e2;
     return rc;
   }
-  static const char *const fields[][3] = {{"email", "email", "Email"},
-                                          {"phone", "phone", "Phone"},
-                                          {"vat_number", "vatNumber", "VatNumber"},
-                                          {"external_reference", "externalReference",
-                                           "ExternalReference"}};
-  size_t i = 0;
-  while (i < 4 && strcmp(fields[i][0], by) != 0) i++;
-  if (i == 4) return err_set(err, IEX_E_INVALID, "unknown contact match '%s'", by);
-  const char *v = rec_text(a, rec_get(m, fields[i][1]));
+  const char *const *f = match_field(by);
+  if (!f) return err_set(err, IEX_E_INVALID, "unknown contact match '%s'", by);
+  const char *v = rec_text(a, rec_get(m, f[1]));
   if (!v || !*v)
-    return err_set(err, IEX_E_VALIDATION, "match by %s needs the mapping's %s", by, fields[i][1]);
+    return err_set(err, IEX_E_VALIDATION, "match by %s needs the mapping's %s", by, f[1]);
   Value all;
   const char *path = arena_printf(a, "/contacts?fields=%s&queryFilter=%s", CONTACT_FIELDS,
-                                  eq_filter(a, fields[i][2], v));
+                                  eq_filter(a, f[2], v));
   IexStatus rc = http_get_all(k, a, STYLE, path, "the contact search", &all, err);
   if (rc != IEX_OK) return rc;
   /* Oldest first in Dinero's order; deleted contacts are never matched. */
@@ -153,9 +160,12 @@ static IexStatus contact_match_or_create(const Connection *k, const OpCall *c, V
     if (strcmp(by, "shared") == 0)
       return err_set(err, IEX_E_VALIDATION, "Dinero has no contact %s; create the shared "
                      "contact in Dinero", param_text(c, "shared_contact"));
-    if (allow.kind == VAL_BOOL && !allow.as.b)
-      return err_set(err, IEX_E_VALIDATION, "Dinero has no contact found by %s and "
-                     "allow_create is false", by);
+    if (allow.kind == VAL_BOOL && !allow.as.b) {
+      const char *v = rec_text(a, rec_get(c->input, match_field(by)[1]));
+      return err_set(err, IEX_E_VALIDATION, "Dinero has no contact found by %s %s and "
+                     "allow_create is false; create the contact in Dinero or set allow_create",
+                     by, v ? v : "?");
+    }
     return create_contact(k, a, c->input, result, err);
   }
   Value upd = rec_get(c->params, "update_existing");
@@ -275,14 +285,16 @@ static IexStatus create_doc(const Connection *k, const OpCall *c, Value body,
   body = rec_set(a, rec_drop_nulls(a, body), "externalReference", rec_str(a, ref));
   Value lines = rec_get(body, "productLines");
   if (lines.kind != VAL_LIST || lines.len == 0)
-    return err_set(err, IEX_E_VALIDATION, "%s has no lines", what);
+    return err_set(err, IEX_E_VALIDATION, "%s has no product lines; check what the flow maps "
+                   "to productLines", what);
   for (uint32_t i = 0; i < lines.len; i++) {
     Decimal q;
     Value l = lines.as.items[i];
     const char *lt = rec_text(a, rec_get(l, "lineType"));
     if (lt && strcmp(lt, "Text") == 0) continue;
     if (!rec_decimal(rec_get(l, "quantity"), &q) || decimal_sign(q) == 0)
-      return err_set(err, IEX_E_VALIDATION, "line %u of %s has no quantity", i + 1, what);
+      return err_set(err, IEX_E_VALIDATION, "line %u of %s has no quantity, or 0; Dinero needs a "
+                     "quantity on every line that is not text", i + 1, what);
     if (credit && decimal_sign(q) < 0)
       return err_set(err, IEX_E_VALIDATION, "line %u of the credit note has a negative quantity; "
                      "Dinero credit notes have positive lines", i + 1);
@@ -527,7 +539,9 @@ static IexStatus payment_create(const Connection *k, const OpCall *c, Value *res
   if (rc != IEX_OK) return rc;
   rc = payment_lookup(k, a, guid, ref, &found, result, err);
   if (rc == IEX_OK && !found)
-    return err_set(err, IEX_E_HTTP_4XX, "Dinero accepted the payment but does not list it");
+    return err_set(err, IEX_E_HTTP_4XX, "Dinero accepted the payment with reference %s but does "
+                   "not list it among invoice %s's payments; check the invoice's payments in "
+                   "Dinero before running it again, or it may be paid twice", ref, guid);
   return rc;
 }
 

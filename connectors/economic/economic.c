@@ -221,7 +221,8 @@ static IexStatus customer_match_or_create(const Connection *k, const OpCall *c, 
       return err_set(err, IEX_E_VALIDATION,
                      "e-conomic has no customer found by %s %s%s", by, what ? what : "?",
                      strcmp(by, "shared") == 0 ? "; create the shared customer in e-conomic"
-                                               : " and allow_create is false");
+                                               : " and allow_create is false; create the "
+                                                 "customer in e-conomic or set allow_create");
     }
     return create_customer(k, a, m, result, err);
   }
@@ -613,7 +614,9 @@ static IexStatus create_invoice(const Connection *k, const OpCall *c, Value draf
                  &found, &cust, err);
     if (rc != IEX_OK) return rc;
     if (!found)
-      return err_set(err, IEX_E_VALIDATION, "e-conomic has no customer %lld", (long long)cn);
+      return err_set(err, IEX_E_VALIDATION, "e-conomic has no customer %lld for %s %s; create "
+                     "the customer in e-conomic or correct the customer number the flow maps",
+                     (long long)cn, doc_name, ref);
     if (rec_true(rec_get(cust, "barred")))
       return customer_barred(arena_printf(a, "%lld", (long long)cn), err);
   }
