@@ -19,12 +19,12 @@ integrations (tools/demo_run.py: the scenario of `make demo`), and checks
 
 and prints one "PASS e2e/<name>" or "FAIL e2e/<name>: why" line per case.
 """
+import base64
 import json
 import os
 import subprocess
 import sys
 import tempfile
-import urllib.request
 
 ROOT = os.environ.get("IEX_ROOT") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("IEX_BUILD") or os.path.join(ROOT, "build", "test")
@@ -60,24 +60,15 @@ def run(argv, env=None, stdin=None, timeout=120):
     return p.returncode, p.stdout, p.stderr
 
 
-def get_json(url, headers):
-    req = urllib.request.Request(url, headers=headers)
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return json.loads(r.read().decode("utf-8"))
+def shop_orders(d):  # noqa: D103
+    return sorted(d.shop_api("/orders.json?status=any&limit=250")["orders"], key=lambda o: o["id"])
 
 
-def shop_orders(shop):  # noqa: D103
-    d = get_json(shop.url + "/admin/api/2023-10/orders.json?status=any&limit=250",
-                 {"X-Shopify-Access-Token": ENV["SHOP_TOKEN"]})
-    return sorted(d["orders"], key=lambda o: o["id"])
-
-
-def woo_orders(woo):
-    import base64
+def woo_orders(d):
     auth = base64.b64encode(("%s:%s" % (ENV["WOO_KEY"], ENV["WOO_SECRET"])).encode()).decode()
-    d = get_json(woo.url + "/wp-json/wc/v3/orders?per_page=100&status=any&order=asc",
-                 {"Authorization": "Basic " + auth})
-    return sorted(d, key=lambda o: o["id"])
+    orders = d.api(d.woo, "GET", "/wp-json/wc/v3/orders?per_page=100&status=any&order=asc",
+                   headers={"Authorization": "Basic " + auth})
+    return sorted(orders, key=lambda o: o["id"])
 
 
 def preview(iexb, records, sets=()):
@@ -512,7 +503,7 @@ def main():
             return 0
         iexb = {f: os.path.join(tmp, f + ".iexb") for f in FLOWS}
         check("demo_orders_created", len(d.orders) >= 30, "only %d orders" % len(d.orders))
-        shop_recs, woo_recs = shop_orders(d.shop), woo_orders(d.woo)
+        shop_recs, woo_recs = shop_orders(d), woo_orders(d)
         for name, case in [("lua", lambda: case_lua(tmp)),
                            ("settings", lambda: case_settings_list(tmp, iexb["shopify_to_economic"])),
                            ("preview", lambda: case_preview(tmp, d.orders, shop_recs, woo_recs, iexb)),
