@@ -469,28 +469,21 @@ class Economic(App):
                                          "costPrice": float(money(net * D("0.45"))), "unit": {"unitNumber": 1},
                                          "productGroup": {"productGroupNumber": 1},
                                          "barred": sku == "KAFFE-JUL-2023", "_ts": now})
-        for sku, name, price in shopdata.SERVICE_PRODUCTS:
+
+        def service(sku, name, price, group):
             st.put("products", sku, {"productNumber": sku, "name": name, "salesPrice": float(D(price)),
-                                     "productGroup": {"productGroupNumber": 3 if sku in ("FRAGT", "GEBYR") else 1},
-                                     "unit": {"unitNumber": 1}, "_ts": now})
-        for sku, name, price in shopdata.SERVICE_PRODUCTS_NO_VAT:
-            st.put("products", sku, {"productNumber": sku, "name": name, "salesPrice": float(D(price)),
-                                     "productGroup": {"productGroupNumber": 2}, "unit": {"unitNumber": 1},
+                                     "productGroup": {"productGroupNumber": group}, "unit": {"unitNumber": 1},
                                      "_ts": now})
-        sku, name, price = shopdata.REFUND_PRODUCT
-        st.put("products", sku, {"productNumber": sku, "name": name, "salesPrice": float(D(price)),
-                                 "productGroup": {"productGroupNumber": 1}, "unit": {"unitNumber": 1}, "_ts": now})
+        for sku, name, price in shopdata.SERVICE_PRODUCTS:
+            service(sku, name, price, 3 if sku in ("FRAGT", "GEBYR") else 1)
+        for sku, name, price in shopdata.SERVICE_PRODUCTS_NO_VAT:
+            service(sku, name, price, 2)
+        service(*shopdata.REFUND_PRODUCT, 1)
         oss_group = {"DE": 10, "SE": 11}
         for cc in shopdata.OSS_COUNTRIES:
             for base, name, price in shopdata.SERVICE_PRODUCTS + [shopdata.REFUND_PRODUCT]:
-                st.put("products", base + "-" + cc, {"productNumber": base + "-" + cc,
-                                                     "name": "%s (OSS %s)" % (name, cc),
-                                                     "salesPrice": float(D(price)),
-                                                     "productGroup": {"productGroupNumber": oss_group[cc]},
-                                                     "unit": {"unitNumber": 1}, "_ts": now})
-        st.put("products", "KAFFE-ESP-500-DE", {"productNumber": "KAFFE-ESP-500-DE", "name": "Espressobønner 500 g (OSS DE)",
-                                                "salesPrice": 86.72, "productGroup": {"productGroupNumber": 10},
-                                                "unit": {"unitNumber": 1}, "_ts": now})
+                service(base + "-" + cc, "%s (OSS %s)" % (name, cc), price, oss_group[cc])
+        service("KAFFE-ESP-500-DE", "Espressobønner 500 g (OSS DE)", "86.72", 10)
         ncust = int(self.config.get("customers", 8))
         for i, c in enumerate(shopdata.CUSTOMERS[:ncust]):
             first, last, email, phone, addr, zipc, city, cc, country, company = c
