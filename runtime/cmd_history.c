@@ -88,11 +88,15 @@ int cmd_log(int argc, char **argv) {
       add_text(&rb, "updated_at", time_text(t->updated_at_us, &a));
       list_builder_push(&lb, record_builder_finish(&rb));
     }
-    Buf b;
-    buf_init(&b, 0);
-    jsonv_encode(list_builder_finish(&lb), &b, NULL);
-    printf("%s\n", buf_cstr(&b));
-    buf_fini(&b);
+    const char *text = jsonv_encode_arena(list_builder_finish(&lb), &a);
+    if (text) {
+      printf("%s\n", text);
+    } else {
+      /* Never a shorter list that looks complete. */
+      fprintf(stderr, "iex log: the transfers cannot be written as JSON (a "
+                      "stored text is not UTF-8); see them without --json\n");
+      rc = 2;
+    }
   } else if (rc == 0) {
     for (size_t i = 0; i < n; i++) {
       StoreTransfer *t = &items[i];
@@ -373,11 +377,13 @@ int cmd_usage(int argc, char **argv) {
     add_text(&rb, "month", arena_printf(&a, "%04d-%02d", y, m));
     record_builder_add(&rb, STR_LIT("integrations"), list_builder_finish(&lb));
     record_builder_add(&rb, STR_LIT("total"), usage_record(&a, NULL, &total));
-    Buf b;
-    buf_init(&b, 0);
-    jsonv_encode(record_builder_finish(&rb), &b, NULL);
-    printf("%s\n", buf_cstr(&b));
-    buf_fini(&b);
+    const char *text = jsonv_encode_arena(record_builder_finish(&rb), &a);
+    if (text) {
+      printf("%s\n", text);
+    } else {
+      fprintf(stderr, "iex usage: the figures cannot be written as JSON\n");
+      rc = 2;
+    }
   } else if (rc == 0) {
     int width = 24;
     for (size_t i = 0; i < n; i++)
