@@ -9,25 +9,12 @@
 #include "runtime/json_value.h"
 #include "runtime/value.h"
 #include "tests/lib/check.h"
+#include "tests/unit/value_fixture.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static Arena A;
-
-/* Decode `text` (a C string) or fail the test. */
-static Value J(const char *text) {
-  Value v;
-  JsonvError err;
-  if (!jsonv_decode(&A, str_from_cstr(text), NULL, &v, &err)) {
-    char msg[300];
-    fprintf(stderr, "test JSON does not decode: %s\n", jsonv_error_text(&err, msg, sizeof msg));
-    abort();
-  }
-  return v;
-}
 
 /* `v` as compact JSON, in a static buffer. */
 static const char *ENC(Value v) {
@@ -37,16 +24,6 @@ static const char *ENC(Value v) {
   buf_init(&b, sizeof text - 1);
   if (jsonv_encode(v, &b, &err)) snprintf(text, sizeof text, "%s", buf_cstr(&b));
   else snprintf(text, sizeof text, "error: %s", err.message);
-  buf_fini(&b);
-  return text;
-}
-
-static const char *DEBUG(Value v) {
-  static char text[4096];
-  Buf b;
-  buf_init(&b, sizeof text - 1);
-  value_debug(v, &b);
-  snprintf(text, sizeof text, "%s", buf_cstr(&b));
   buf_fini(&b);
   return text;
 }

@@ -12,29 +12,11 @@
 #include "runtime/status.h"
 #include "runtime/value.h"
 #include "tests/lib/check.h"
+#include "tests/unit/value_fixture.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-static Arena A;
-
-static Value J(const char *json) {
-  Value v;
-  JsonvError e;
-  if (!jsonv_decode(&A, str_from_cstr(json), NULL, &v, &e)) iex_fatal("bad JSON %s", json);
-  return v;
-}
-
-static const char *DEBUG(Value v) {
-  static char text[4096];
-  Buf b;
-  buf_init(&b, sizeof text - 1);
-  value_debug(v, &b);
-  snprintf(text, sizeof text, "%s", buf_cstr(&b));
-  buf_fini(&b);
-  return text;
-}
 
 /* A bridge with `src` loaded as "t.lua", small limits so tests are fast. */
 static LuaBridge *bridge(const char *src) {

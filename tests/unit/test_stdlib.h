@@ -1,6 +1,6 @@
 /*
 ** Helpers shared by the stdlib unit tests (tests/unit/test_stdlib_*.c):
-** value constructors, and R(), which calls a function through the
+** value constructors (with those of value_fixture.h), and R(), which calls a function through the
 ** registry and renders the result (value_debug) or the error, so a test
 ** reads as `CHECK_EQ_STR(R(STD_trim, 1, S(" a ")), "\"a\"")`.
 **
@@ -23,8 +23,8 @@
 #include "runtime/value.h"
 #include "stdlib/stdlib.h"
 #include "tests/lib/check.h"
+#include "tests/unit/value_fixture.h"
 
-static Arena A;
 static Buf ERR;
 static TzDb *TZ;
 static Rounding ROUNDING = ROUND_HALF_UP;
@@ -45,47 +45,9 @@ static inline void stdlib_test_fini(void) {
   arena_fini(&A);
 }
 
-static inline Value S(const char *s) { return value_string(s, strlen(s)); }
 static inline Value I(int64_t i) { return value_int(i); }
 static inline Value B(bool b) { return value_bool(b); }
 static inline Value N(void) { return value_null(); }
-static inline Value DEC(const char *s) {
-  Decimal d;
-  if (decimal_parse(str_from_cstr(s), &d, NULL) != DECIMAL_OK) iex_fatal("bad decimal %s", s);
-  return value_decimal(d);
-}
-static inline Value DAY(const char *s) {
-  int32_t days;
-  if (!date_parse(str_from_cstr(s), &days, NULL)) iex_fatal("bad date %s", s);
-  return value_date(days);
-}
-static inline Value DT(const char *s) {
-  DateTime dt;
-  if (!datetime_parse(str_from_cstr(s), &dt, NULL)) iex_fatal("bad datetime %s", s);
-  return value_datetime(dt);
-}
-static inline Value LIST(int n, ...) {
-  va_list ap;
-  ListBuilder b;
-  list_builder_init(&b, &A, 0);
-  va_start(ap, n);
-  for (int i = 0; i < n; i++) list_builder_push(&b, va_arg(ap, Value));
-  va_end(ap);
-  return list_builder_finish(&b);
-}
-/* REC(n, "k1", v1, "k2", v2, ...) */
-static inline Value REC(int n, ...) {
-  va_list ap;
-  RecordBuilder b;
-  record_builder_init(&b, &A, 0);
-  va_start(ap, n);
-  for (int i = 0; i < n; i++) {
-    const char *k = va_arg(ap, const char *);
-    record_builder_add(&b, str_from_cstr(k), va_arg(ap, Value));
-  }
-  va_end(ap);
-  return record_builder_finish(&b);
-}
 
 /* The number of parameters of a signature "(a: T, b: T = x) -> R". */
 static inline uint32_t signature_params(const char *sig) {

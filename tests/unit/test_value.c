@@ -6,61 +6,11 @@
 #include "common/util.h"
 #include "runtime/value.h"
 #include "tests/lib/check.h"
+#include "tests/unit/value_fixture.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-static Arena A;
-
-static Value S(const char *s) { return value_string(s, strlen(s)); }
-static Value DEC(const char *s) {
-  Decimal d;
-  if (decimal_parse(str_from_cstr(s), &d, NULL) != DECIMAL_OK) iex_fatal("bad decimal %s", s);
-  return value_decimal(d);
-}
-static Value DTV(const char *s) {
-  DateTime dt;
-  if (!datetime_parse(str_from_cstr(s), &dt, NULL)) iex_fatal("bad datetime %s", s);
-  return value_datetime(dt);
-}
-static Value DAYV(const char *s) {
-  int32_t days;
-  if (!date_parse(str_from_cstr(s), &days, NULL)) iex_fatal("bad date %s", s);
-  return value_date(days);
-}
-static Value LIST(int n, ...) {
-  va_list ap;
-  ListBuilder b;
-  list_builder_init(&b, &A, 0);
-  va_start(ap, n);
-  for (int i = 0; i < n; i++) list_builder_push(&b, va_arg(ap, Value));
-  va_end(ap);
-  return list_builder_finish(&b);
-}
-/* REC(n, "k1", v1, "k2", v2, ...) */
-static Value REC(int n, ...) {
-  va_list ap;
-  RecordBuilder b;
-  record_builder_init(&b, &A, 0);
-  va_start(ap, n);
-  for (int i = 0; i < n; i++) {
-    const char *k = va_arg(ap, const char *);
-    record_builder_add(&b, str_from_cstr(k), va_arg(ap, Value));
-  }
-  va_end(ap);
-  return record_builder_finish(&b);
-}
-
-static const char *DEBUG(Value v) {
-  static char text[2048];
-  Buf b;
-  buf_init(&b, sizeof text - 1);
-  value_debug(v, &b);
-  snprintf(text, sizeof text, "%s", buf_cstr(&b));
-  buf_fini(&b);
-  return text;
-}
 
 TEST(layout_and_inline_kinds) {
   CHECK_EQ_INT(sizeof(Value), 16);
@@ -68,11 +18,11 @@ TEST(layout_and_inline_kinds) {
   CHECK_EQ_INT(value_kind(d), VAL_DECIMAL);
   CHECK_EQ_INT(value_as_decimal(d).coef, -12345678);
   CHECK_EQ_INT(value_as_decimal(d).scale, 4);
-  Value dt = DTV("2017-03-22T16:28:02.25");
+  Value dt = DT("2017-03-22T16:28:02.25");
   DateTime back = value_as_datetime(dt);
   CHECK_EQ_INT(back.usec, 250000);
   CHECK_EQ_INT(back.flags, DATETIME_NO_OFFSET);
-  dt = DTV("1969-12-31T23:59:59.5-09:30");
+  dt = DT("1969-12-31T23:59:59.5-09:30");
   back = value_as_datetime(dt);
   CHECK_EQ_INT(back.secs, -1 + 9 * 3600 + 1800);
   CHECK_EQ_INT(back.offset_min, -570);
@@ -233,10 +183,10 @@ TEST(equality) {
   CHECK(value_equal(value_int(INT64_MAX), value_int(INT64_MAX)));
   CHECK(!value_equal(value_int(INT64_MAX), DEC("999999999999999999")));
   /* Datetimes by instant; dates are not datetimes. */
-  CHECK(value_equal(DTV("2024-03-01T10:15:00+01:00"), DTV("2024-03-01T09:15:00Z")));
-  CHECK(!value_equal(DTV("2024-03-01T10:15:00+01:00"), DTV("2024-03-01T10:15:00Z")));
-  CHECK(!value_equal(DAYV("2024-03-01"), DTV("2024-03-01T00:00:00Z")));
-  CHECK(value_equal(DAYV("2024-03-01"), DAYV("2024-03-01")));
+  CHECK(value_equal(DT("2024-03-01T10:15:00+01:00"), DT("2024-03-01T09:15:00Z")));
+  CHECK(!value_equal(DT("2024-03-01T10:15:00+01:00"), DT("2024-03-01T10:15:00Z")));
+  CHECK(!value_equal(DAY("2024-03-01"), DT("2024-03-01T00:00:00Z")));
+  CHECK(value_equal(DAY("2024-03-01"), DAY("2024-03-01")));
   /* Strings by bytes, including NULs. */
   CHECK(value_equal(value_string("a\0b", 3), value_string("a\0b", 3)));
   CHECK(!value_equal(value_string("a\0b", 3), value_string("a\0c", 3)));
@@ -277,10 +227,10 @@ TEST(ordering_and_hashing) {
       S("ab"),
       S("z"),
       S("\xc3\xa5"), /* å sorts after z by code point */
-      DAYV("1969-12-31"),
-      DAYV("2024-03-01"),
-      DTV("2024-03-01T10:00:00+02:00"),
-      DTV("2024-03-01T09:00:00.000001Z"),
+      DAY("1969-12-31"),
+      DAY("2024-03-01"),
+      DT("2024-03-01T10:00:00+02:00"),
+      DT("2024-03-01T09:00:00.000001Z"),
       LIST(0),
       LIST(1, value_int(1)),
       LIST(2, value_int(1), value_int(0)),
@@ -307,7 +257,7 @@ TEST(ordering_and_hashing) {
       {value_int(1), DEC("1.000")},
       {DEC("10"), DEC("10.0")},
       {DEC("-2.50"), DEC("-2.5")},
-      {DTV("2024-03-01T10:15:00+01:00"), DTV("2024-03-01T09:15:00Z")},
+      {DT("2024-03-01T10:15:00+01:00"), DT("2024-03-01T09:15:00Z")},
       {LIST(2, value_int(3), DEC("0.10")), LIST(2, DEC("3.0"), DEC("0.1"))},
       {REC(1, "x", value_int(5)), REC(1, "x", DEC("5.00"))},
   };
@@ -327,8 +277,8 @@ TEST(type_names) {
   CHECK_EQ_STR(value_type_name(value_null(), buf, sizeof buf), "null");
   CHECK_EQ_STR(value_type_name(S("x"), buf, sizeof buf), "string");
   CHECK_EQ_STR(value_type_name(REC(0), buf, sizeof buf), "record");
-  CHECK_EQ_STR(value_type_name(DAYV("2024-01-01"), buf, sizeof buf), "date");
-  CHECK_EQ_STR(value_type_name(DTV("2024-01-01T00:00Z"), buf, sizeof buf), "datetime");
+  CHECK_EQ_STR(value_type_name(DAY("2024-01-01"), buf, sizeof buf), "date");
+  CHECK_EQ_STR(value_type_name(DT("2024-01-01T00:00Z"), buf, sizeof buf), "datetime");
   CHECK_EQ_STR(value_type_name(value_numtext("1e400", 5), buf, sizeof buf), "number too long for a decimal");
   CHECK_EQ_STR(value_type_name(LIST(0), buf, sizeof buf), "empty list");
   CHECK_EQ_STR(value_type_name(LIST(2, S("a"), S("b")), buf, sizeof buf), "list of string");
@@ -348,7 +298,7 @@ TEST(type_names) {
 TEST(debug_printer) {
   Value v = REC(10, "n", value_null(), "b", value_bool(true), "i", value_int(-7), "d", DEC("19.90"),
                 "d0", DEC("7"), "s", value_string("a\"b\\\n\0", 6), "big", value_numtext("1e400", 5),
-                "day", DAYV("2024-03-01"), "at", DTV("2024-03-01T10:15:00+01:00"),
+                "day", DAY("2024-03-01"), "at", DT("2024-03-01T10:15:00+01:00"),
                 "l", LIST(2, LIST(0), REC(0)));
   CHECK_EQ_STR(DEBUG(v),
                "{\"n\": null, \"b\": true, \"i\": -7, \"d\": 19.90, \"d0\": decimal(7), "

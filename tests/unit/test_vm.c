@@ -8,18 +8,13 @@
 #include "runtime/bytecode.h"
 #include "runtime/vm.h"
 #include "tests/lib/check.h"
+#include "tests/unit/value_fixture.h"
 
 #include "common/util.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static Value S(const char *s) { return value_string(s, strlen(s)); }
-static Value DEC(const char *s) {
-  Decimal d;
-  if (decimal_parse(str_from_cstr(s), &d, NULL) != DECIMAL_OK) iex_fatal("bad decimal %s", s);
-  return value_decimal(d);
-}
 static DebugPos AT(uint32_t line, uint32_t col) { return (DebugPos){line, col}; }
 
 static Program *new_program(void) {
