@@ -23,6 +23,7 @@
 #include "runtime/lua_bridge.h"
 #include "runtime/vm.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,8 +154,13 @@ static HostAnswer preview_operation(void *ctx, const OpCall *call, Value *result
   return HOST_DONE;
 }
 
-static bool flush_out(Buf *b) {
+/* Write `b` to stdout and empty it; with `last`, also flush stdout. A
+** failure (a full disk, a closed pipe) is reported, so the command does
+** not end with status 0 having printed only part of its output. */
+static bool flush_out(const char *cmd, Buf *b, bool last) {
   bool ok = fwrite(b->data ? b->data : "", 1, b->len, stdout) == b->len;
+  if (ok && last) ok = fflush(stdout) == 0;
+  if (!ok) fprintf(stderr, "iex %s: cannot write the output: %s\n", cmd, strerror(errno));
   buf_reset(b);
   return ok;
 }
@@ -234,9 +240,12 @@ int cmd_preview(int argc, char **argv) {
         buf_puts(&out, "}\n");
         if (oc == VM_FAILED) status = 1;
       }
-      if (out.len > OUT_CHUNK) flush_out(&out);
+      if (out.len > OUT_CHUNK && !flush_out("preview", &out, false)) {
+        status = 2;
+        break;
+      }
     }
-    flush_out(&out);
+    if (status != 2 && !flush_out("preview", &out, true)) status = 2;
     buf_fini(&out);
     jsonv_decoder_fini(&dec);
     jsonv_lines_close(&lines);
@@ -315,10 +324,13 @@ int cmd_map(int argc, char **argv) {
       } else if (oc == VM_DONE && vm_node_ran(vm, (uint32_t)step)) {
         jsonv_encode(vm_mapped(vm, (uint32_t)step), &out, NULL);
         buf_putc(&out, '\n');
-        if (out.len > OUT_CHUNK) flush_out(&out);
+        if (out.len > OUT_CHUNK && !flush_out("map", &out, false)) {
+          status = 2;
+          break;
+        }
       }
     }
-    flush_out(&out);
+    if (status != 2 && !flush_out("map", &out, true)) status = 2;
     buf_fini(&out);
     jsonv_decoder_fini(&dec);
     jsonv_lines_close(&lines);

@@ -62,6 +62,15 @@ if "$bin/iexc" --connectors tests/vm/connectors tests/vm/basic.iexflow -o "$tmp/
   out=$("$bin/iex" preview "$tmp/basic.iexb" --set invoice_mode=maybe </dev/null 2>&1); rc=$?
   case "$rc:$out" in 2:*"setting \`invoice_mode\`"*) pass preview-bad-setting ;;
     *) fail preview-bad-setting "status $rc: $out" ;; esac
+  # Output that cannot be written is an error, not a silent status 0.
+  if [ -w /dev/full ]; then
+    out=$("$bin/iex" preview "$tmp/basic.iexb" --input tests/vm/preview-in.jsonl --fixtures tests/vm/fixtures.json 2>&1 >/dev/full); rc=$?
+    case "$rc:$out" in 2:*"iex preview: cannot write the output: No space left on device"*) pass preview-write-error ;;
+      *) fail preview-write-error "status $rc: $out" ;; esac
+    out=$("$bin/iex" map "$tmp/basic.iexb" --input tests/vm/preview-in.jsonl 2>&1 >/dev/full); rc=$?
+    case "$rc:$out" in 2:*"iex map: cannot write the output: No space left on device"*) pass map-write-error ;;
+      *) fail map-write-error "status $rc: $out" ;; esac
+  fi
   out=$("$bin/iex" map "$tmp/basic.iexb" --input tests/vm/preview-in.jsonl 2>/dev/null)
   if [ "$(echo "$out" | wc -l)" -eq 1 ] && echo "$out" | grep -q '"net":39.98'; then pass map
   else fail map "$out"; fi
