@@ -372,33 +372,32 @@ static void check_unused(Compilation *c) {
 
 /* ---- Files ------------------------------------------------------------------------- */
 
-/* The file `name` next to the flow (arena), or NULL when reading files is
-** off (fuzzing). */
-static const char *beside_flow(Compilation *c, Str name) {
+/* Read the file the string node `pathn` names (compile_path_beside), a
+** regular file of at most SOURCE_MAX_BYTES: malloc'd text, its path in
+** *path. NULL when reading files is off (fuzzing), or after reporting
+** `code`, "<what> missing: <why>". */
+static char *read_named(Compilation *c, AstNode *pathn, DiagCode code, const char *what,
+                        const char **path, size_t *len) {
+  *path = NULL;
+  *len = 0;
   if (c->opt.no_schemas || c->opt.no_files) return NULL;
-  const SourceFile *f = sources_file(&c->sources, c->main_file);
-  const char *slash = strrchr(f->path, '/');
-  if (name.len && name.ptr[0] == '/')
-    return arena_strndup(&c->arena, name.ptr, name.len);
-  return arena_printf(&c->arena, "%.*s%.*s", slash ? (int)(slash - f->path + 1) : 0, f->path,
-                      STR_FMT(name));
-}
-
-/* Read a regular file of at most SOURCE_MAX_BYTES; NULL and `why` set
-** otherwise. The result is malloc'd. */
-static char *read_beside(const char *path, size_t *len, char *why, size_t why_size) {
+  const char *p = *path = compile_path_beside(c, AST_AS(AstText, pathn)->text);
+  char why[600];
+  char *text = NULL;
   struct stat st;
-  if (stat(path, &st) != 0) {
-    snprintf(why, why_size, "there is no file `%s`", path);
-    return NULL;
+  if (stat(p, &st) != 0) {
+    snprintf(why, sizeof why, "there is no file `%s`", p);
+  } else if (!S_ISREG(st.st_mode)) {
+    snprintf(why, sizeof why, "`%s` is not a file", p);
+  } else {
+    char err[128];
+    text = read_file(p, SOURCE_MAX_BYTES, len, err, sizeof err);
+    if (!text) snprintf(why, sizeof why, "cannot read `%s`: %s", p, err);
   }
-  if (!S_ISREG(st.st_mode)) {
-    snprintf(why, why_size, "`%s` is not a file", path);
-    return NULL;
+  if (!text) {
+    Diag *dg = diag_report(&c->diags, code, pathn->span, "%s missing: %s", what, why);
+    diag_help(&c->diags, dg, "the path is relative to the flow's folder");
   }
-  char err[128];
-  char *text = read_file(path, SOURCE_MAX_BYTES, len, err, sizeof err);
-  if (!text) snprintf(why, why_size, "cannot read `%s`: %s", path, err);
   return text;
 }
 
@@ -406,17 +405,10 @@ static void check_lua(Compilation *c, Decl *conn) {
   Diags *d = &c->diags;
   AstUse *u = AST_AS(AstUse, conn->node);
   if (!u->lua_file || u->lua_file->kind != AST_STRING) return;
-  const char *path = beside_flow(c, AST_AS(AstText, u->lua_file)->text);
-  if (!path) return;
-  conn->lua_path = path;
-  char why[600];
-  size_t len = 0;
-  char *text = read_beside(path, &len, why, sizeof why);
-  if (!text) {
-    Diag *dg = diag_report(d, DIAG_E0601, u->lua_file->span, "Lua file missing: %s", why);
-    diag_help(d, dg, "the path is relative to the flow's folder");
-    return;
-  }
+  const char *path;
+  size_t len;
+  char *text = read_named(c, u->lua_file, DIAG_E0601, "Lua file", &path, &len);
+  if (!text) return;
   lua_State *L = luaL_newstate();
   if (!L) {
     free(text);
@@ -442,16 +434,10 @@ static void check_lua(Compilation *c, Decl *conn) {
 
 void check_fixture(Compilation *c, AstNode *pathn) {
   Diags *d = &c->diags;
-  const char *path = beside_flow(c, AST_AS(AstText, pathn)->text);
-  if (!path) return;
-  char why[600];
-  size_t len = 0;
-  char *text = read_beside(path, &len, why, sizeof why);
-  if (!text) {
-    Diag *dg = diag_report(d, DIAG_E0607, pathn->span, "test fixture missing: %s", why);
-    diag_help(d, dg, "the path is relative to the flow's folder");
-    return;
-  }
+  const char *path;
+  size_t len;
+  char *text = read_named(c, pathn, DIAG_E0607, "test fixture", &path, &len);
+  if (!text) return;
   json_error_t err;
   json_t *j = json_loadb(text, len, JSON_DECODE_ANY, &err);
   if (!j) {
@@ -509,18 +495,11 @@ static void csv_refused(Compilation *c, AstNode *pathn, const char *path, Str na
 }
 
 const Type *check_csv_table(Compilation *c, AstNode *pathn) {
-  Diags *d = &c->diags;
   Str name = AST_AS(AstText, pathn)->text;
-  const char *path = beside_flow(c, name);
-  if (!path) return NULL;
-  char why[600];
-  size_t len = 0;
-  char *text = read_beside(path, &len, why, sizeof why);
-  if (!text) {
-    Diag *dg = diag_report(d, DIAG_E0603, pathn->span, "CSV file missing: %s", why);
-    diag_help(d, dg, "the path is relative to the flow's folder");
-    return NULL;
-  }
+  const char *path;
+  size_t len;
+  char *text = read_named(c, pathn, DIAG_E0603, "CSV file", &path, &len);
+  if (!text) return NULL;
   /* The rows live in a scratch arena: only the header is kept. */
   Arena scratch;
   arena_init(&scratch);

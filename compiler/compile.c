@@ -280,6 +280,14 @@ void compile_load_schemas(Compilation *c) {
   }
 }
 
+const char *compile_path_beside(Compilation *c, Str name) {
+  if (name.len && name.ptr[0] == '/') return arena_strndup(&c->arena, name.ptr, name.len);
+  const SourceFile *f = sources_file(&c->sources, c->main_file);
+  const char *slash = strrchr(f->path, '/');
+  return arena_printf(&c->arena, "%.*s%.*s", slash ? (int)(slash - f->path + 1) : 0, f->path,
+                      STR_FMT(name));
+}
+
 bool compile_check(Compilation *c) {
   if (!c->has_io_error) compile_parse(c);
   if (!c->has_io_error && !c->diags.stopped) compile_load_schemas(c);

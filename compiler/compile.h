@@ -89,6 +89,11 @@ void compile_load_schemas(Compilation *c);
 ** allowed) and no I/O error. This is `iexc --check`. */
 bool compile_check(Compilation *c);
 
+/* The path of a file the flow names (a Lua file, a CSV table, a test
+** fixture): `name` itself when absolute, else `name` in the main file's
+** folder. In c's arena. */
+const char *compile_path_beside(Compilation *c, Str name);
+
 /* The schema of connector `system`, or NULL if the flow does not use it. */
 const ConnectorSchema *compile_schema(const Compilation *c, Str system);
 

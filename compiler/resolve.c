@@ -159,7 +159,7 @@ static void declare_pass(R *r, AstSeq *file) {
       if (decl->flags & AST_FLAG_LUA) {
         Str file_name = u->lua_file && u->lua_file->kind == AST_STRING
                             ? AST_AS(AstText, u->lua_file)->text : STR_LIT("");
-        d->lua_path = arena_printf(r->a, "%s%.*s", r->flow_dir, STR_FMT(file_name));
+        d->lua_path = compile_path_beside(r->c, file_name);
       } else {
         d->connector = connector_for(r, u->system.text);
       }
@@ -664,10 +664,6 @@ static void init_r(R *r, Compilation *c) {
   }
   r->std = resolve_stdlib_signatures(r->a, r->res->rounding_type, &r->n_std);
   r->std_decls = ARENA_NEW_ARRAY(r->a, Decl *, r->n_std + 1);
-  /* The flow's folder, for Lua, CSV and fixture files. */
-  const SourceFile *f = sources_file(&c->sources, c->main_file);
-  const char *slash = strrchr(f->path, '/');
-  r->flow_dir = slash ? arena_strndup(r->a, f->path, (size_t)(slash - f->path + 1)) : "";
 }
 
 static void fini_r(R *r) {

@@ -69,7 +69,6 @@ typedef struct R {
   Decl **std_decls;  /* n_std, made on first use */
   Decl builtins[4];
   const Type *t_updates;
-  const char *flow_dir;  /* folder of the flow, for files (arena) */
   size_t cap_conn, cap_settings, cap_lets, cap_steps, cap_tables;
   Str *facts;        /* paths known not to be null here (`if x != null`) */
   size_t n_facts, cap_facts;
