@@ -280,6 +280,17 @@ void compile_load_schemas(Compilation *c) {
   }
 }
 
+bool compile_report(Compilation *c, DiagFormat format) {
+  Buf out;
+  buf_init(&out, 0);
+  diags_sort(&c->diags);
+  diags_render(&c->diags, &c->sources, format, &out);
+  fwrite(buf_cstr(&out), 1, out.len, format == DIAG_FORMAT_JSON ? stdout : stderr);
+  buf_fini(&out);
+  if (c->has_io_error) fprintf(stderr, "iexc: %s\n", c->io_error);
+  return c->has_io_error;
+}
+
 const char *compile_path_beside(Compilation *c, Str name) {
   if (name.len && name.ptr[0] == '/') return arena_strndup(&c->arena, name.ptr, name.len);
   const SourceFile *f = sources_file(&c->sources, c->main_file);

@@ -89,6 +89,11 @@ void compile_load_schemas(Compilation *c);
 ** allowed) and no I/O error. This is `iexc --check`. */
 bool compile_check(Compilation *c);
 
+/* Print c's diagnostics, sorted (text to stderr, JSON to stdout), then
+** its I/O error, if any, as "iexc: <io_error>" on stderr. Returns whether
+** there was an I/O error (exit status 2). */
+bool compile_report(Compilation *c, DiagFormat format);
+
 /* The path of a file the flow names (a Lua file, a CSV table, a test
 ** fixture): `name` itself when absolute, else `name` in the main file's
 ** folder. In c's arena. */

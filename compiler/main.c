@@ -134,20 +134,11 @@ static int run_file(const Options *o, const char *path, const char *argv0) {
     fwrite(buf_cstr(&b), 1, b.len, stdout);
     buf_fini(&b);
   }
-  Buf out;
-  buf_init(&out, 0);
-  diags_sort(&c->diags);
-  diags_render(&c->diags, &c->sources, o->format, &out);
-  fwrite(buf_cstr(&out), 1, out.len, o->format == DIAG_FORMAT_JSON ? stdout : stderr);
-  buf_fini(&out);
-  if (c->has_io_error) {
-    fprintf(stderr, "iexc: %s\n", c->io_error);
+  if (compile_report(c, o->format))
     status = EXIT_USAGE;
-  } else if (c->diags.n_errors > 0 || (o->werror && c->diags.n_warnings > 0)) {
+  else if (c->diags.n_errors > 0 || (o->werror && c->diags.n_warnings > 0))
     status = EXIT_ERRORS;
-  } else if (status != EXIT_CLEAN) {
-    /* codegen's status stands */
-  }
+  /* else codegen's status stands */
   compile_free(c);
   return status;
 }

@@ -214,14 +214,7 @@ int testrun_files(const char *const *files, int n_files, const CompileOptions *o
   for (int f = 0; f < n_files; f++) {
     Compilation *c = compile_new(opt);
     bool ok = compile_load(c, files[f]) && compile_check(c);
-    Buf diags;
-    buf_init(&diags, 0);
-    diags_sort(&c->diags);
-    diags_render(&c->diags, &c->sources, DIAG_FORMAT_TEXT, &diags);
-    fwrite(buf_cstr(&diags), 1, diags.len, stderr);
-    buf_fini(&diags);
-    if (c->has_io_error) {
-      fprintf(stderr, "iexc: %s\n", c->io_error);
+    if (compile_report(c, DIAG_FORMAT_TEXT)) {
       status = 2;
       compile_free(c);
       continue;
