@@ -3,8 +3,8 @@
 ** only; the work is done by a Compilation (compile.h) per file.
 **
 ** Exit status: 0 when no file has errors (warnings are allowed unless
-** --werror), 1 when a flow or schema has errors, 2 for a usage error or
-** a file that cannot be read.
+** --werror), 1 when a flow or schema has errors, 2 for a usage error, a
+** file that cannot be read, or output that cannot be written.
 */
 #include "common/buf.h"
 #include "common/util.h"
@@ -15,6 +15,7 @@
 #include "compiler/testrun.h"
 #include "runtime/bytecode.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,13 +81,22 @@ static int explain(const char *name) {
   return EXIT_CLEAN;
 }
 
+/* Write `b` to stdout and flush it. A full disk or a closed pipe is said
+** (false): output that never arrived must not look like success. */
+static bool write_out(Buf *b) {
+  if (fwrite(buf_cstr(b), 1, b->len, stdout) == b->len && fflush(stdout) == 0)
+    return true;
+  fprintf(stderr, "iexc: cannot write the output: %s\n", strerror(errno));
+  return false;
+}
+
 static int list_diagnostics(void) {
   Buf b;
   buf_init(&b, 0);
   diag_write_markdown(&b);
-  fwrite(buf_cstr(&b), 1, b.len, stdout);
+  bool ok = write_out(&b);
   buf_fini(&b);
-  return EXIT_CLEAN;
+  return ok ? EXIT_CLEAN : EXIT_USAGE;
 }
 
 /* Generate code for a checked flow: -o, --emit=bytecode, --emit=graph. */
@@ -102,7 +112,7 @@ static int compile_to(const Options *o, Compilation *c) {
   buf_init(&b, 0);
   if (o->emit_bytecode) program_disasm(p, &b);
   if (o->emit_graph) program_dot(p, &b);
-  fwrite(buf_cstr(&b), 1, b.len, stdout);
+  if (!write_out(&b)) status = EXIT_USAGE;
   buf_fini(&b);
   if (o->output && !program_save(p, o->output, err, sizeof err)) {
     fprintf(stderr, "iexc: %s\n", err);
@@ -131,8 +141,9 @@ static int run_file(const Options *o, const char *path, const char *argv0) {
     Buf b;
     buf_init(&b, 0);
     ast_print(c->flow, &c->sources, &b);
-    fwrite(buf_cstr(&b), 1, b.len, stdout);
+    bool written = write_out(&b);
     buf_fini(&b);
+    if (!written) status = EXIT_USAGE;
   }
   if (compile_report(c, o->format))
     status = EXIT_USAGE;

@@ -70,6 +70,9 @@ if "$bin/iexc" --connectors tests/vm/connectors tests/vm/basic.iexflow -o "$tmp/
     out=$("$bin/iex" map "$tmp/basic.iexb" --input tests/vm/preview-in.jsonl 2>&1 >/dev/full); rc=$?
     case "$rc:$out" in 2:*"iex map: cannot write the output: No space left on device"*) pass map-write-error ;;
       *) fail map-write-error "status $rc: $out" ;; esac
+    out=$("$bin/iexc" --connectors tests/vm/connectors tests/vm/basic.iexflow --emit=bytecode 2>&1 >/dev/full); rc=$?
+    case "$rc:$out" in 2:*"iexc: cannot write the output: No space left on device"*) pass iexc-emit-write-error ;;
+      *) fail iexc-emit-write-error "status $rc: $out" ;; esac
   fi
   out=$("$bin/iex" map "$tmp/basic.iexb" --input tests/vm/preview-in.jsonl 2>/dev/null)
   if [ "$(echo "$out" | wc -l)" -eq 1 ] && echo "$out" | grep -q '"net":39.98'; then pass map
